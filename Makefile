@@ -1,0 +1,36 @@
+# Two commands: `make demo` and `make test`. Both build .venv first if needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format schema bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/heron-research demo --out demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/python -m pytest
+
+schema: $(STAMP)
+	$(BIN)/python -m heron_research.workbook.portable --write-schema schema/workbook-export.schema.json
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/store_speed.py
+
+clean:
+	rm -rf $(VENV) demo build dist .pytest_cache .ruff_cache

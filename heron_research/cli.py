@@ -1,0 +1,134 @@
+"""The ``heron-research`` command: a thin layer over the library.
+
+Each command parses its arguments, makes one or two library calls and prints the result.
+Errors a user can cause (a missing file, a damaged workbook, a bad export) print one
+line and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from heron_research._version import __version__
+from heron_research.errors import HeronError
+
+__all__ = ["cli", "main"]
+
+_PATH = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="heron-research")
+def cli() -> None:
+    """An action-research workbook for peer-style psychotherapy (after John Heron).
+
+    A workbook is one file per client, private to its owner. Start with `demo` to see
+    one filled with a year of synthetic entries, or `new` to make your own.
+    """
+
+
+@cli.command()
+@click.argument("path", type=_PATH)
+def new(path: Path) -> None:
+    """Create an empty workbook at PATH (readable only by you)."""
+    from heron_research.workbook import Workbook
+
+    with Workbook.create(path) as wb:
+        click.echo(f"Created {wb.path} (only you can read it).")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo"),
+    show_default=True,
+    help="Folder for the demo files.",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same workbook.")
+@click.option(
+    "--years", type=click.FloatRange(0.1, 20), default=1.0, show_default=True, help="Length."
+)
+def demo(out_dir: Path, seed: int, years: float) -> None:
+    """Write a synthetic demo workbook (a year of a client's programme) and summarise it."""
+    from heron_research.demo import write_demo
+
+    summary = write_demo(out_dir, seed=seed, years=years)
+    for line in summary.lines():
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("workbook", type=_PATH)
+@click.option("--out", type=_PATH, help="Export file (default: WORKBOOK with .json).")
+@click.option("--force", is_flag=True, help="Replace the export file if it exists.")
+def export(workbook: Path, out: Path | None, force: bool) -> None:
+    """Export the whole workbook (every entry and its history) as portable JSON."""
+    from heron_research.workbook import Workbook
+    from heron_research.workbook.portable import write_export
+
+    out = out or workbook.with_suffix(".json")
+    if out.exists() and not force:
+        raise click.ClickException(f"{out} already exists; use --force to replace it")
+    with Workbook.open(workbook) as wb:
+        write_export(wb, out)
+        wb.log_event("exported", out.name)
+    click.echo(f"Exported {workbook} to {out} (only you can read it).")
+
+
+@cli.command(name="import")
+@click.argument("export_file", metavar="EXPORT", type=_PATH)
+@click.argument("workbook", type=_PATH)
+def import_(export_file: Path, workbook: Path) -> None:
+    """Make a new WORKBOOK from a portable JSON EXPORT."""
+    from heron_research.workbook.portable import import_json
+
+    with import_json(export_file, workbook) as wb:
+        wb.log_event("imported", export_file.name)
+        total = sum(wb.counts().values())
+    click.echo(f"Imported {total} entries from {export_file} into {workbook}.")
+
+
+@cli.command()
+@click.argument("workbook", type=_PATH)
+def check(workbook: Path) -> None:
+    """Check a workbook: integrity, format version and what it holds."""
+    from heron_research.workbook import Workbook
+
+    with Workbook.open(workbook) as wb:
+        health = wb.check()
+    state = "healthy" if health.ok else f"DAMAGED ({health.integrity})"
+    click.echo(f"{health.path}: {state}")
+    click.echo(f"  workbook format {health.schema_version}, file mode {health.file_mode[2:]}")
+    for kind, n in health.counts.items():
+        click.echo(f"  {kind.replace('_', ' '):<24}{n:>7}")
+    click.echo(f"  {'deleted (restorable)':<24}{health.deleted:>7}")
+    click.echo(f"  {'saved versions':<24}{health.revisions:>7}")
+    if not health.ok:
+        raise SystemExit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning every user error into one line and exit code 1."""
+    try:
+        code = cli.main(args=argv, prog_name="heron-research", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("heron-research: aborted", err=True)
+        code = 1
+    except click.ClickException as exc:
+        click.echo(f"heron-research: {exc.format_message()}", err=True)
+        code = 1
+    except HeronError as exc:
+        click.echo(f"heron-research: {exc}", err=True)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

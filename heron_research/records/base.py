@@ -1,0 +1,273 @@
+"""The record base class, sharing levels, and validation that speaks to people.
+
+Every record kind is a pydantic model derived from :class:`Record`. Validation lives
+here and in the models, never in the widgets: forms, the importer and the CLI all call
+:func:`validate_record`, which turns pydantic's errors into :class:`RecordValidationError`
+with one :class:`FieldProblem` per bad field, in words a client understands.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from heron_research.errors import FieldProblem, RecordValidationError
+
+__all__ = [
+    "FieldError",
+    "Record",
+    "Sharing",
+    "SubRecord",
+    "aware",
+    "new_id",
+    "validate_record",
+]
+
+
+class Sharing(StrEnum):
+    """Who may see a record, chosen by the client. Ordered: each level includes the last."""
+
+    PRIVATE = "private"  # only me
+    PRACTITIONER = "practitioner"  # me and my practitioner
+    RESEARCH = "research"  # also anonymised research, while research consent is in force
+
+    @property
+    def rank(self) -> int:
+        return _SHARING_RANK[self]
+
+
+_SHARING_RANK = {Sharing.PRIVATE: 0, Sharing.PRACTITIONER: 1, Sharing.RESEARCH: 2}
+
+
+def new_id() -> str:
+    """A new random record id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def aware(value: datetime) -> datetime:
+    """``value`` with a time zone: a naive time is taken as this computer's local time."""
+    return value if value.tzinfo is not None else value.astimezone()
+
+
+class FieldError(ValueError):
+    """Raised by a model validator to blame one field (``field`` is relative to the model)."""
+
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
+        self.field = (field,) if isinstance(field, str) else tuple(field)
+        self.message = message
+        super().__init__(message)
+
+
+_TEXT_LIMIT = 20_000
+
+
+class SubRecord(BaseModel):
+    """A part of a record (an emotion in an episode, an evidence item in a hypothesis)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+class Record(SubRecord):
+    """Fields every record has. ``kind`` names the record type in storage and exports."""
+
+    kind: ClassVar[str]
+    #: The field that dates the record (for period filters), or None if it has no date.
+    when_field: ClassVar[str | None] = None
+    id: str = Field(
+        default_factory=new_id,
+        title="Id",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+    )
+    sharing: Sharing = Field(default=Sharing.PRIVATE, title="Sharing")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _limit_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > _TEXT_LIMIT:
+            raise ValueError(
+                f"is too long ({len(value):,} characters); the most allowed is "
+                f"{_TEXT_LIMIT:,} characters"
+            )
+        return value
+
+    def when(self) -> date | datetime | None:
+        """The date or time that places this record in a period, if it has one."""
+        return getattr(self, self.when_field) if self.when_field else None
+
+    @classmethod
+    def derived_columns(cls) -> dict[str, str]:
+        """Names and pandas dtypes of the columns :meth:`derived` adds to frames."""
+        return {}
+
+    def derived(self) -> dict[str, Any]:
+        """Columns computed from the record (e.g. a check-in's score) for frames and reports."""
+        return {}
+
+    def to_data(self) -> dict[str, Any]:
+        """The record as JSON-ready data, as stored in the workbook and in exports."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        """Validate ``data`` (as from a form, an import or storage) into a record."""
+        return validate_record(cls, data)
+
+
+R = TypeVar("R", bound=Record)
+
+
+def validate_record(cls: type[R], data: dict[str, Any]) -> R:
+    """Build a ``cls`` record from ``data`` or raise :class:`RecordValidationError`.
+
+    Every problem is reported, each naming its field in words and saying what is allowed.
+    """
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(cls, err) for err in exc.errors(include_url=False)]
+        raise RecordValidationError(cls.kind, problems) from None
+
+
+# --- turning pydantic's errors into words --------------------------------------------------
+
+
+def _field_info(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[Any, str]:
+    """The FieldInfo at ``loc`` (or None) and the label path a person would read."""
+    labels: list[str] = []
+    current: Any = model
+    info = None
+    for part in loc:
+        if isinstance(part, int):
+            if labels:
+                labels[-1] = f"{labels[-1]} {part + 1}"
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            labels.append(str(part).replace("_", " ").capitalize())
+            info = None
+            current = None
+            continue
+        info = fields[part]
+        labels.append(info.title or part.replace("_", " ").capitalize())
+        current = _inner_model(info.annotation)
+    return info, " › ".join(labels) or model.__name__
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The BaseModel inside an annotation such as ``list[Model]`` or ``Model | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _metadata(info: Any) -> list[Any]:
+    """Constraint objects on a field, including those inside ``Annotated[int, ...] | None``."""
+    found = list(getattr(info, "metadata", ()) or ())
+    stack = [getattr(info, "annotation", None)]
+    while stack:
+        ann = stack.pop()
+        for meta in getattr(ann, "__metadata__", ()) or ():
+            found.append(meta)
+            found.extend(getattr(meta, "metadata", ()) or ())  # a FieldInfo in Annotated
+        stack.extend(getattr(ann, "__args__", ()) or ())
+    return found
+
+
+def _bounds(info: Any) -> tuple[Any, Any]:
+    lo = hi = None
+    for meta in _metadata(info):
+        lo = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else lo
+        hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
+    return lo, hi
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _problem(model: type[BaseModel], err: dict[str, Any]) -> FieldProblem:
+    loc = tuple(err.get("loc", ()))
+    ctx = err.get("ctx") or {}
+    cause = ctx.get("error")
+    if isinstance(cause, FieldError):
+        loc = loc + cause.field
+    # pydantic appends the tag or function name for unions; keep only real field parts
+    loc = tuple(
+        p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "lax-"))
+    )
+    info, label = _field_info(model, loc)
+    return FieldProblem(field=loc, label=label, message=_message(err, info, cause))
+
+
+def _range_words(info: Any, whole: bool) -> str:
+    lo, hi = _bounds(info)
+    kind = "a whole number" if whole else "a number"
+    if lo is not None and hi is not None:
+        return f"must be {kind} from {lo} to {hi}"
+    if lo is not None:
+        return f"must be {kind} of at least {lo}"
+    if hi is not None:
+        return f"must be {kind} of at most {hi}"
+    return f"must be {kind}"
+
+
+def _message(err: dict[str, Any], info: Any, cause: Any) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    given = err.get("input")
+    if isinstance(cause, FieldError):
+        return cause.message
+    if kind == "value_error" and cause is not None:
+        return str(cause)
+    if kind == "missing":
+        return "please fill this in"
+    if kind == "string_too_short":
+        return "please fill this in; it can't be empty"
+    if kind == "string_too_long":
+        return (
+            f"is too long ({len(given):,} characters); the most allowed is "
+            f"{ctx.get('max_length'):,} characters"
+        )
+    if kind == "string_pattern_mismatch":
+        return "may only contain letters, digits, '-' and '_'"
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        whole = isinstance(given, int) or getattr(info, "annotation", None) is int
+        return f"{_range_words(info, whole)} (you gave {_shown(given)})"
+    if kind in {"int_parsing", "int_from_float", "int_type"}:
+        return f"{_range_words(info, True)} (you gave {_shown(given)})"
+    if kind in {"float_parsing", "float_type", "finite_number"}:
+        return f"{_range_words(info, False)} (you gave {_shown(given)})"
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"must be yes or no (you gave {_shown(given)})"
+    if kind in {"literal_error", "enum"}:
+        expected = ctx.get("expected", "")
+        return f"must be one of {expected} (you gave {_shown(given)})"
+    if kind.startswith("datetime") or kind.startswith("timezone"):
+        return f"must be a date and time, like 2025-03-14 18:30 (you gave {_shown(given)})"
+    if kind.startswith("date"):
+        return f"must be a date, like 2025-03-14 (you gave {_shown(given)})"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        return f"needs at least {n} {'entry' if n == 1 else 'entries'}"
+    if kind == "too_long":
+        return f"can have at most {ctx.get('max_length')} entries"
+    if kind == "extra_forbidden":
+        return "is not something this kind of entry has"
+    if kind in {"string_type", "string_unicode"}:
+        return "must be text"
+    if kind in {"list_type", "tuple_type"}:
+        return "must be a list"
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return "must be a group of fields"
+    return str(err.get("msg", "is not allowed"))

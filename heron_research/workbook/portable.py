@@ -1,0 +1,305 @@
+"""The portable export: a whole workbook as one JSON document, and back.
+
+Format (``format: "heron-research-workbook"``, ``format_version: 1``), described by the
+JSON Schema published as ``schema/workbook-export.schema.json``::
+
+    {
+      "format": "heron-research-workbook",
+      "format_version": 1,
+      "exported_by": "heron-research 0.1.0",
+      "workbook": {"id": "...", "created_at": "2025-01-06T08:00:00.000000Z", "schema_version": 2},
+      "records": [                  # the current version of every record, deleted ones too
+        {"kind": "emotion_episode", "id": "...", "sharing": "practitioner",
+         "created_at": "...", "updated_at": "...", "deleted_at": null, "revision": 2,
+         "data": {...the record's fields...}}, ...],
+      "revisions": [                # every saved version, oldest first per record
+        {"record_id": "...", "revision": 1, "kind": "...", "sharing": "...",
+         "saved_at": "...", "deleted": false, "data": {...}}, ...]
+    }
+
+Timestamps are UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``. Keys are sorted and the output is
+deterministic, so ``export(import(export(w))) == export(w)`` byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from heron_research._version import __version__
+from heron_research.errors import ExportFormatError
+from heron_research.records import RECORD_TYPES, Sharing
+from heron_research.records.base import _problem
+from heron_research.workbook.schema import SCHEMA_VERSION
+from heron_research.workbook.store import Workbook
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "export_data",
+    "export_json",
+    "export_schema",
+    "import_json",
+    "write_export",
+]
+
+FORMAT = "heron-research-workbook"
+FORMAT_VERSION = 1
+_STAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
+
+Stamp = Annotated[str, Field(pattern=_STAMP, description="UTC time, YYYY-MM-DDTHH:MM:SS.ffffffZ")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkbookInfo(_Strict):
+    id: str = Field(min_length=1, max_length=64, description="The workbook's random id")
+    created_at: Stamp
+    schema_version: int = Field(ge=1, description="Workbook schema version it was exported from")
+
+
+def _entry_model(kind: str, record: type[BaseModel]) -> type[BaseModel]:
+    return create_model(  # one envelope per kind, so `data` is checked against its record
+        f"{record.__name__}Entry",
+        __base__=_Strict,
+        kind=(Literal[kind], Field(description="The record kind")),  # type: ignore[valid-type]
+        id=(str, Field(min_length=1, max_length=64)),
+        sharing=(Sharing, ...),
+        created_at=(Stamp, ...),
+        updated_at=(Stamp, ...),
+        deleted_at=(Stamp | None, None),
+        revision=(int, Field(ge=1)),
+        data=(record, Field(description=f"The {kind.replace('_', ' ')} itself")),
+    )
+
+
+_ENTRIES = tuple(_entry_model(kind, cls) for kind, cls in RECORD_TYPES.items())
+RecordEntry = Annotated[Union[_ENTRIES], Field(discriminator="kind")]  # noqa: UP007
+
+
+class RevisionEntry(_Strict):
+    record_id: str = Field(min_length=1, max_length=64)
+    revision: int = Field(ge=1)
+    kind: Literal[tuple(RECORD_TYPES)]  # type: ignore[valid-type]
+    sharing: Sharing
+    saved_at: Stamp
+    deleted: bool = Field(description="This revision marks a deletion (true) or a save/restore")
+    data: dict[str, Any] = Field(description="The record's fields as saved then")
+
+
+class ExportDocument(_Strict):
+    """A whole heron-research workbook."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="heron-research workbook export",
+        json_schema_extra={"$id": "https://heron-research.example/workbook-export.schema.json"},
+    )
+    format: Literal["heron-research-workbook"]
+    format_version: Literal[1]
+    exported_by: str
+    workbook: WorkbookInfo
+    records: list[RecordEntry]  # type: ignore[valid-type]
+    revisions: list[RevisionEntry]
+
+
+def export_schema() -> dict[str, Any]:
+    """The JSON Schema of the export format (what ``make schema`` publishes)."""
+    schema = ExportDocument.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def export_data(wb: Workbook) -> dict[str, Any]:
+    """The workbook as a JSON-ready dict in the export format."""
+    meta, records, revisions = wb._dump_rows()
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "exported_by": f"heron-research {__version__}",
+        "workbook": {
+            "id": meta["workbook_id"],
+            "created_at": meta["created_at"],
+            "schema_version": wb.schema_version,
+        },
+        "records": [
+            {
+                "kind": kind,
+                "id": rid,
+                "sharing": sharing,
+                "created_at": created,
+                "updated_at": updated,
+                "deleted_at": deleted,
+                "revision": revision,
+                "data": json.loads(data),
+            }
+            for rid, kind, sharing, created, updated, deleted, revision, data in records
+        ],
+        "revisions": [
+            {
+                "record_id": rid,
+                "revision": revision,
+                "kind": kind,
+                "sharing": sharing,
+                "saved_at": saved,
+                "deleted": bool(deleted),
+                "data": json.loads(data),
+            }
+            for rid, revision, kind, sharing, saved, deleted, data in revisions
+        ],
+    }
+
+
+def export_json(wb: Workbook) -> str:
+    """The workbook as export-format JSON text (deterministic: sorted keys, fixed layout)."""
+    return json.dumps(export_data(wb), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def write_export(wb: Workbook, path: str | os.PathLike[str]) -> Path:
+    """Write the export to ``path``, owner-only (it holds everything in the workbook)."""
+    path = Path(path)
+    text = export_json(wb)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def _where(loc: tuple[Any, ...], raw: Any) -> str:
+    """Words for a place in the export, e.g. 'record 3 (emotion_episode 1a2b…)'."""
+    if len(loc) >= 2 and loc[0] in ("records", "revisions") and isinstance(loc[1], int):
+        try:
+            item = raw[loc[0]][loc[1]]
+            ident = item.get("id") or item.get("record_id")
+            return f"{loc[0][:-1]} {loc[1] + 1} ({item.get('kind')} {ident})"
+        except (AttributeError, IndexError, KeyError, TypeError):
+            return f"{loc[0][:-1]} {loc[1] + 1}"
+    return ".".join(str(p) for p in loc) or "the document"
+
+
+def _parse(text: str, source: str) -> ExportDocument:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExportFormatError(f"{source} is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise ExportFormatError(f"{source} is not a heron-research workbook export")
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise ExportFormatError(
+            f"{source} uses export format {raw.get('format_version')!r}; this heron-research "
+            f"reads format {FORMAT_VERSION}"
+        )
+    try:
+        return ExportDocument.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False)[:5]:
+            loc = tuple(err["loc"])
+            if "data" in loc:
+                i = loc.index("data")
+                kind = raw[loc[0]][loc[1]].get("kind") if len(loc) > 1 else None
+                problem = (
+                    _problem(RECORD_TYPES[kind], {**err, "loc": loc[i + 1 :]})
+                    if kind in RECORD_TYPES
+                    else None
+                )
+                detail = str(problem) if problem else err["msg"]
+            else:
+                detail = f"{'.'.join(str(p) for p in loc[2:]) or 'entry'}: {err['msg']}"
+            lines.append(f"{_where(loc, raw)}: {detail}")
+        more = exc.error_count() - len(lines)
+        suffix = f" (and {more} more problems)" if more > 0 else ""
+        raise ExportFormatError(
+            f"{source} does not match the export format: " + "; ".join(lines) + suffix
+        ) from None
+
+
+def import_json(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Workbook:
+    """Make a new workbook at ``dest`` from an export file ``source`` and return it open.
+
+    The export is checked completely before anything is written; on any problem the new
+    file is not left behind.
+    """
+    source = Path(source)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExportFormatError(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExportFormatError(f"cannot read {source}: {exc}") from None
+    return import_text(text, dest, source=str(source))
+
+
+def import_text(text: str, dest: str | os.PathLike[str], *, source: str = "the export") -> Workbook:
+    """Like :func:`import_json` for export text already in memory."""
+    doc = _parse(text, source)
+    if doc.workbook.schema_version > SCHEMA_VERSION:
+        raise ExportFormatError(
+            f"{source} comes from workbook format {doc.workbook.schema_version}; upgrade "
+            "heron-research to import it"
+        )
+    ids = [r.id for r in doc.records]
+    if len(set(ids)) != len(ids):
+        raise ExportFormatError(f"{source} lists a record id twice")
+    for r in doc.records:
+        if r.data.id != r.id or r.data.sharing != r.sharing:
+            raise ExportFormatError(
+                f"{source}: record {r.id} has a different id or sharing in data"
+            )
+    records = [
+        (
+            r.id,
+            r.kind,
+            r.sharing.value,
+            r.created_at,
+            r.updated_at,
+            r.deleted_at,
+            r.revision,
+            json.dumps(r.data.to_data(), ensure_ascii=False, sort_keys=True),
+        )
+        for r in doc.records
+    ]
+    revisions = [
+        (
+            v.record_id,
+            v.revision,
+            v.kind,
+            v.sharing.value,
+            v.saved_at,
+            int(v.deleted),
+            json.dumps(v.data, ensure_ascii=False, sort_keys=True),
+        )
+        for v in doc.revisions
+    ]
+    wb = Workbook.create(dest, workbook_id=doc.workbook.id)
+    try:
+        wb._set_created_at(doc.workbook.created_at)
+        wb._load_rows(records, revisions)
+    except BaseException:
+        wb.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{dest}{suffix}").unlink(missing_ok=True)
+        raise
+    return wb
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "--write-schema":
+        Path(argv[1]).write_text(
+            json.dumps(export_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        return 0
+    print("usage: python -m heron_research.workbook.portable --write-schema PATH", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -1,0 +1,79 @@
+"""The workbook's SQLite schema and its forward migrations.
+
+The schema version lives in ``PRAGMA user_version``; ``PRAGMA application_id`` marks the
+file as ours, so a foreign SQLite file is never mistaken for a workbook. Each migration
+runs in one ``BEGIN IMMEDIATE`` transaction together with the version bump, so a
+migration killed half-way leaves the file fully old, never half new.
+
+To change the schema: append a :class:`Migration`; never edit a released one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "Migration"]
+
+#: "HRWB" (heron-research workbook) as a 32-bit integer, stored in the SQLite header.
+APPLICATION_ID = 0x48525742
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int  # the user_version after this migration
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "records with full revision history",
+        (
+            """CREATE TABLE meta (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            ) STRICT""",
+            # the current version of every record; data is the validated record as JSON
+            """CREATE TABLE records (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                sharing TEXT NOT NULL CHECK (sharing IN ('private', 'practitioner', 'research')),
+                occurred_on TEXT,
+                occurred_at TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                deleted_at TEXT,
+                revision INTEGER NOT NULL CHECK (revision >= 1),
+                data TEXT NOT NULL CHECK (json_valid(data))
+            ) STRICT""",
+            "CREATE INDEX records_by_kind_and_day ON records (kind, occurred_on)",
+            # every version ever saved, the current one included; never updated or deleted
+            """CREATE TABLE revisions (
+                record_id TEXT NOT NULL,
+                revision INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                sharing TEXT NOT NULL,
+                saved_at TEXT NOT NULL,
+                deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+                data TEXT NOT NULL,
+                PRIMARY KEY (record_id, revision)
+            ) STRICT""",
+        ),
+    ),
+    Migration(
+        2,
+        "event log: when the workbook was exported, imported or reported on (no content)",
+        (
+            """CREATE TABLE events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                at TEXT NOT NULL,
+                action TEXT NOT NULL,
+                detail TEXT NOT NULL DEFAULT ''
+            ) STRICT""",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
