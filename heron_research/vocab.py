@@ -88,11 +88,21 @@ def interventions() -> dict[str, Intervention]:
     }
 
 
+@cache
+def _emotion_index() -> dict[str, Emotion]:
+    return {normalise_term(k): v for k, v in emotions().items()}
+
+
+@cache
+def _technique_index() -> dict[str, Technique]:
+    return {normalise_term(k): v for k, v in techniques().items()}
+
+
 def lookup_emotion(term: str) -> Emotion | None:
     """The vocabulary entry for ``term`` (any case and spacing), or ``None`` if custom."""
-    return emotions().get(normalise_term(term))
+    return _emotion_index().get(normalise_term(term))
 
 
 def lookup_technique(name: str) -> Technique | None:
     """The vocabulary entry for a technique (any case and spacing), or ``None`` if custom."""
-    return techniques().get(normalise_term(name))
+    return _technique_index().get(normalise_term(name))

@@ -65,10 +65,25 @@ class FieldError(ValueError):
 _TEXT_LIMIT = 20_000
 
 
+def _too_long(text: str) -> str:
+    return f"is too long ({len(text):,} characters); the most allowed is {_TEXT_LIMIT:,} characters"
+
+
 class SubRecord(BaseModel):
     """A part of a record (an emotion in an episode, an evidence item in a hypothesis)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _limit_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > _TEXT_LIMIT:
+            raise ValueError(_too_long(value))
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, str) and len(item) > _TEXT_LIMIT:
+                    raise FieldError((i,), _too_long(item))
+        return value
 
 
 class Record(SubRecord):
@@ -85,16 +100,6 @@ class Record(SubRecord):
         pattern=r"^[A-Za-z0-9_-]+$",
     )
     sharing: Sharing = Field(default=Sharing.PRIVATE, title="Sharing")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _limit_text(cls, value: Any) -> Any:
-        if isinstance(value, str) and len(value) > _TEXT_LIMIT:
-            raise ValueError(
-                f"is too long ({len(value):,} characters); the most allowed is "
-                f"{_TEXT_LIMIT:,} characters"
-            )
-        return value
 
     def when(self) -> date | datetime | None:
         """The date or time that places this record in a period, if it has one."""
@@ -192,6 +197,8 @@ def _bounds(info: Any) -> tuple[Any, Any]:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "a number too long to show"
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:37] + "…"
 

@@ -7,7 +7,7 @@ the field with that label.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -74,6 +74,15 @@ def _check_year(value: date | datetime) -> None:
         raise ValueError(f"must be between the years {_FIRST_YEAR} and {_LAST_YEAR}")
 
 
+def _whole_minute_offset(value: datetime) -> datetime:
+    """``value`` at the same instant, with its UTC offset rounded to whole minutes."""
+    offset = value.utcoffset()
+    if offset is None or offset % timedelta(minutes=1) == timedelta(0):
+        return value
+    minutes = round(offset.total_seconds() / 60)
+    return value.astimezone(timezone(timedelta(minutes=minutes)))
+
+
 def _now() -> datetime:
     return datetime.now().astimezone().replace(microsecond=0)
 
@@ -86,7 +95,7 @@ class _Dated(Record):
     def _times(cls, value: Any) -> Any:
         if isinstance(value, datetime):
             _check_year(value)
-            return aware(value)
+            return _whole_minute_offset(aware(value))
         if isinstance(value, date):
             _check_year(value)
         return value
@@ -98,7 +107,7 @@ class _DatedPart(SubRecord):
     def _times(cls, value: Any) -> Any:
         if isinstance(value, datetime):
             _check_year(value)
-            return aware(value)
+            return _whole_minute_offset(aware(value))
         if isinstance(value, date):
             _check_year(value)
         return value

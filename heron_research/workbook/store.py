@@ -35,7 +35,7 @@ from heron_research.errors import (
     WorkbookReadOnlyError,
 )
 from heron_research.records import RECORD_TYPES, ConsentEntry, Record, record_type
-from heron_research.records.base import Sharing
+from heron_research.records.base import Sharing, validate_record
 from heron_research.records.consent import ConsentState, consent_state
 from heron_research.visibility import Audience, visible_levels
 from heron_research.workbook.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
@@ -144,6 +144,7 @@ class Workbook:
         self._db = connection
         self._clock: Clock = clock or _utc_now
         self._depth = 0  # nesting of atomic() blocks
+        self._closed = False
 
     # --- opening and creating -----------------------------------------------------------
 
@@ -214,6 +215,7 @@ class Workbook:
             raise NotAWorkbookError(
                 f"{path} is not a heron-research workbook (it is not an SQLite database)", path
             )
+        db = None
         try:
             db = cls._connect(path, readonly=readonly)
             wb = cls(path, db, readonly=readonly, clock=clock)
@@ -237,9 +239,15 @@ class Workbook:
                     )
                 wb._migrate()
         except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
             raise WorkbookCorruptError(
                 f"{path} is damaged and cannot be read ({exc})", path
             ) from None
+        except BaseException:
+            if db is not None:
+                db.close()
+            raise
         return wb
 
     @staticmethod
@@ -253,13 +261,18 @@ class Workbook:
             )
         else:
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA synchronous = FULL")
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def close(self) -> None:
         """Close the file. The workbook object cannot be used afterwards."""
+        self._closed = True
         self._db.close()
 
     def __enter__(self) -> Workbook:
@@ -276,6 +289,10 @@ class Workbook:
     @contextmanager
     def _errors(self) -> Iterator[None]:
         """Turn SQLite's errors into the package's, with a message a person can act on."""
+        if self._closed:
+            raise WorkbookError(
+                f"{self.path} has been closed; open it again with Workbook.open()", self.path
+            )
         try:
             yield
         except sqlite3.OperationalError as exc:
@@ -413,6 +430,8 @@ class Workbook:
     def _save(self, record: Record, expected_revision: int | None) -> StoredRecord:
         if not isinstance(record, Record):
             raise TypeError("save() takes a record; validate form data with Record.from_data()")
+        # models are mutable and model_copy(update=...) skips validation: check again
+        record = validate_record(type(record), record.model_dump(warnings=False))
         now = stamp(self._clock())
         data = json.dumps(record.to_data(), ensure_ascii=False, sort_keys=True)
         day, at = _when_columns(record)
