@@ -237,7 +237,7 @@ def _message(err: dict[str, Any], info: Any, cause: Any) -> str:
         return cause.message
     if kind == "value_error" and cause is not None:
         return str(cause)
-    if kind == "missing":
+    if kind == "missing" or (given is None and kind.endswith(("_type", "_parsing"))):
         return "please fill this in"
     if kind == "string_too_short":
         return "please fill this in; it can't be empty"

@@ -1,0 +1,390 @@
+"""What every form shares: validate through the record model, save, confirm, edit.
+
+There is one implementation of form behaviour, :class:`RecordForm`; the forms in
+:mod:`heron_research.forms.kinds` only say which fields to show. The rules:
+
+* validation comes from the record models; each problem is shown next to its field,
+  in the model's words, and listed once more beside the Save button;
+* nothing the user typed is cleared when saving fails, whatever the reason (a bad field,
+  a busy or read-only workbook, an entry changed elsewhere);
+* a saved entry is confirmed in words, and the form is ready for the next one;
+* an existing entry can be loaded for editing (from :class:`RecentEntries`); saving it
+  adds a revision and the earlier version is kept;
+* a form never holds a database transaction open: each save is one short transaction,
+  and reads happen only when the user asks for something.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+
+from heron_research.errors import FieldProblem, HeronError, RecordValidationError
+from heron_research.forms.fields import ChoiceField, Field
+from heron_research.records.base import Record, Sharing
+from heron_research.visibility import Audience
+from heron_research.workbook import Workbook
+from heron_research.workbook.store import StoredRecord
+
+__all__ = ["FormContext", "RecentEntries", "RecordForm", "sharing_field"]
+
+SHARING_CHOICES = [
+    ("Only me (private)", Sharing.PRIVATE.value),
+    ("Me and my practitioner", Sharing.PRACTITIONER.value),
+    ("Also anonymised research (while I consent)", Sharing.RESEARCH.value),
+]
+
+
+def sharing_field(default: Sharing = Sharing.PRACTITIONER) -> ChoiceField:
+    """The sharing level every record carries, chosen by the client."""
+    return ChoiceField(
+        "sharing",
+        "Who may see this",
+        SHARING_CHOICES,
+        default=default.value,
+        hint="You can change this later; research use also needs your research consent.",
+    )
+
+
+class FormContext:
+    """The workbook a set of forms writes to, and the forms to tell when something changed.
+
+    The workbook connection stays open for the kernel's life, but no transaction does:
+    :meth:`Workbook.save` is one short transaction and reads are single statements.
+    """
+
+    def __init__(
+        self, workbook: Workbook | str | Path, *, audience: Audience | str = Audience.CLIENT
+    ) -> None:
+        self.workbook = workbook if isinstance(workbook, Workbook) else Workbook.open(workbook)
+        self.audience = Audience(audience)
+        self._listeners: list[Callable[[str], None]] = []
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(kind)`` after any form saves, deletes or restores an entry."""
+        self._listeners.append(listener)
+
+    def changed(self, kind: str) -> None:
+        for listener in list(self._listeners):
+            listener(kind)
+
+    def records(self, kind: str, *, include_deleted: bool = False) -> list[StoredRecord]:
+        """Entries of ``kind`` this app's user may see (deleted ones only for the client)."""
+        include_deleted = include_deleted and self.audience is Audience.CLIENT
+        return self.workbook.records(kind, audience=self.audience, include_deleted=include_deleted)
+
+
+def _status_html(kind: str, lines: Sequence[str]) -> str:
+    colour = {"ok": "#1b5e20", "error": "#8a1c1c", "info": "#37474f"}[kind]
+    body = "<br>".join(html.escape(line) for line in lines)
+    return f'<div style="color:{colour};padding:4px 0">{body}</div>'
+
+
+class RecordForm:
+    """A form for one record kind: fields, Save, a status line, and edit support.
+
+    ``fixed`` values are added to the data unasked (e.g. ``raised_by="client"``).
+    ``prepare(data)`` may adjust the data before validation; ``describe(record)`` gives the
+    words used to confirm a save; ``after_save(stored)`` runs after a successful save.
+    """
+
+    def __init__(
+        self,
+        context: FormContext,
+        record_type: type[Record],
+        fields: Sequence[Field],
+        *,
+        title: str,
+        intro: str = "",
+        fixed: dict[str, Any] | None = None,
+        prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        describe: Callable[[Record], str] | None = None,
+        after_save: Callable[[StoredRecord], None] | None = None,
+        extra: Sequence[W.Widget] = (),
+        save_label: str = "Save",
+    ) -> None:
+        self.context = context
+        self.record_type = record_type
+        self.fields = list(fields)
+        self.fixed = dict(fixed or {})
+        self._prepare = prepare
+        self._describe = describe or (lambda r: r.kind.replace("_", " "))
+        self._after_save = after_save
+        self.editing: StoredRecord | None = None
+        self.last_saved: StoredRecord | None = None
+        self.last_problems: list[FieldProblem] = []
+
+        self.title = W.HTML(f"<h3>{html.escape(title)}</h3>")
+        self.intro = W.HTML(f"<p>{html.escape(intro)}</p>" if intro else "")
+        self.edit_banner = W.HTML("")
+        self.cancel_button = W.Button(description="Stop editing", layout=W.Layout(display="none"))
+        self.cancel_button.add_class("heron-cancel-edit")
+        self.cancel_button.on_click(lambda _b: self.new_entry())
+        self.save_button = W.Button(description=save_label, button_style="primary", icon="check")
+        self.save_button.add_class("heron-save")
+        self.save_button.on_click(lambda _b: self.save())
+        self.status = W.HTML("")
+        self.status.add_class("heron-status")
+        self.widget = W.VBox(
+            [
+                self.title,
+                self.intro,
+                W.HBox([self.edit_banner, self.cancel_button]),
+                *(f.box for f in self.fields),
+                *extra,
+                W.HBox([self.save_button]),
+                self.status,
+            ],
+            layout=W.Layout(max_width="60em"),
+        )
+        self.widget.add_class("heron-form")
+        self.widget.add_class(f"heron-form-{record_type.kind}")
+        context.on_change(self._on_change)
+
+    def _ipython_display_(self) -> None:  # pragma: no cover - display only
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- reading the fields -------------------------------------------------------------
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def data(self) -> dict[str, Any]:
+        """The record data the fields hold now (plus stored values the form doesn't show)."""
+        data: dict[str, Any] = {}
+        if self.editing is not None:
+            data.update(self.editing.record.to_data())
+        data.update(self.fixed)
+        for f in self.fields:
+            data[f.name] = f.get()
+        # a field left empty that the model requires: let the model say "please fill this in"
+        for name, info in self.record_type.model_fields.items():
+            if data.get(name, "") is None and info.is_required():
+                del data[name]
+        if self._prepare is not None:
+            data = self._prepare(data)
+        return data
+
+    # -- saving -------------------------------------------------------------------------
+
+    def save(self) -> StoredRecord | None:
+        """Validate and save. On any failure the fields keep their values and say why."""
+        for f in self.fields:
+            f.clear_problems()
+        self.last_problems = []
+        data = self.data()
+        missing = self._missing_required(data)
+        try:
+            record = self.record_type.from_data(data)
+        except RecordValidationError as exc:
+            named = {p.field for p in exc.problems}
+            self._show_problems([*(p for p in missing if p.field not in named), *exc.problems])
+            return None
+        if missing:
+            self._show_problems(missing)
+            return None
+        expected = self.editing.revision if self.editing is not None else None
+        try:
+            stored = self.context.workbook.save(record, expected_revision=expected)
+        except HeronError as exc:
+            self.status.value = _status_html("error", ["Not saved: " + str(exc)])
+            return None
+        what = self._describe(stored.record)
+        when = stored.updated_at.astimezone().strftime("%H:%M")
+        if self.editing is not None:
+            message = (
+                f"✓ Saved your changes to {what} at {when}. The earlier version is kept "
+                f"(this is version {stored.revision})."
+            )
+        else:
+            message = f"✓ Saved {what} at {when}."
+        self.last_saved = stored
+        self.new_entry()
+        self.status.value = _status_html("ok", [message])
+        if self._after_save is not None:
+            self._after_save(stored)
+        self.context.changed(self.record_type.kind)
+        return stored
+
+    def _missing_required(self, data: dict[str, Any]) -> list[FieldProblem]:
+        """Fields the form requires that the model would quietly default (e.g. a date)."""
+        return [
+            FieldProblem((f.name,), f.label, "please fill this in")
+            for f in self.fields
+            if f.required and data.get(f.name) in (None, "", [])
+        ]
+
+    def _show_problems(self, problems: Sequence[FieldProblem]) -> None:
+        self.last_problems = list(problems)
+        lines = ["Not saved yet. Please check:"]
+        for problem in problems:
+            self._locate(problem.field).show_problem(problem.message)
+            lines.append(f"• {problem.label}: {problem.message}")
+        self.status.value = _status_html("error", lines)
+
+    def _locate(self, path: tuple[str | int, ...]) -> Field:
+        for f in self.fields:
+            if path and f.name == path[0]:
+                return f.locate(path[1:])
+        return _NowhereField.instance(self)
+
+    # -- new entry and editing ----------------------------------------------------------
+
+    def new_entry(self) -> None:
+        """Clear the form for a new entry (after a save, or to stop editing)."""
+        self.editing = None
+        for f in self.fields:
+            f.clear_problems()
+            f.refresh()
+            f.reset()
+        self.edit_banner.value = ""
+        self.cancel_button.layout.display = "none"
+        self.save_button.description = "Save"
+        self.status.value = ""
+
+    def edit(self, stored: StoredRecord) -> None:
+        """Load a saved entry into the form; saving then keeps the earlier version."""
+        if stored.kind != self.record_type.kind:
+            raise ValueError(f"this form edits {self.record_type.kind}, not {stored.kind}")
+        self.new_entry()
+        self.editing = stored
+        data = stored.record.to_data()
+        for f in self.fields:
+            if f.name in data:
+                f.set(data[f.name])
+        self.edit_banner.value = _status_html(
+            "info",
+            [
+                f"Editing {self._describe(stored.record)} (version {stored.revision}). "
+                "Saving keeps the earlier version."
+            ],
+        )
+        self.cancel_button.layout.display = "inline-flex"
+        self.save_button.description = "Save changes"
+
+    def _on_change(self, kind: str) -> None:
+        if kind != self.record_type.kind:
+            for f in self.fields:
+                f.refresh()
+
+
+class _NowhereField(Field):
+    """Problems that belong to no shown field go into the form's status list only."""
+
+    @classmethod
+    def instance(cls, form: RecordForm) -> Field:
+        return cls("record", "Entry", W.HTML(""))
+
+    def show_problem(self, message: str) -> None:
+        return None
+
+
+class RecentEntries:
+    """The latest entries of some kinds, each with Edit and Delete; deleted ones can be
+    restored. ``forms`` maps a kind to the form that edits it."""
+
+    def __init__(
+        self,
+        context: FormContext,
+        forms: dict[str, RecordForm],
+        *,
+        describe: Callable[[StoredRecord], str],
+        limit: int = 15,
+        on_edit: Callable[[RecordForm], None] | None = None,
+    ) -> None:
+        self.context = context
+        self.forms = forms
+        self.describe = describe
+        self.limit = limit
+        self.on_edit = on_edit
+        self.kind = W.Dropdown(
+            options=[(k.replace("_", " ").capitalize(), k) for k in forms],
+            layout=W.Layout(width="20em"),
+        )
+        self.kind.observe(lambda _c: self.refresh(), names="value")
+        self.show_deleted = W.Checkbox(description="Show deleted entries", indent=False)
+        if context.audience is not Audience.CLIENT:
+            self.show_deleted.layout.display = "none"
+        self.show_deleted.observe(lambda _c: self.refresh(), names="value")
+        self.message = W.HTML("")
+        self.message.add_class("heron-recent-message")
+        self.list = W.VBox([])
+        self.list.add_class("heron-recent")
+        refresh = W.Button(description="Refresh", icon="refresh")
+        refresh.on_click(lambda _b: self.refresh())
+        self.widget = W.VBox(
+            [W.HBox([self.kind, self.show_deleted, refresh]), self.message, self.list]
+        )
+        context.on_change(lambda _kind: self.refresh())
+        self.refresh()
+
+    def entries(self) -> list[StoredRecord]:
+        kind = self.kind.value
+        rows = self.context.records(kind, include_deleted=self.show_deleted.value)
+        rows.sort(key=lambda s: (s.updated_at, s.id), reverse=True)
+        return rows[: self.limit]
+
+    def refresh(self) -> None:
+        children: list[W.Widget] = []
+        for stored in self.entries():
+            deleted = stored.deleted_at is not None
+            text = html.escape(self.describe(stored))
+            if deleted:
+                text = f"<s>{text}</s> <i>(deleted)</i>"
+            label = W.HTML(text, layout=W.Layout(width="36em"))
+            if deleted:
+                button = W.Button(description="Restore", icon="undo")
+                button.on_click(lambda _b, s=stored: self._restore(s))
+                row = W.HBox([label, button])
+            else:
+                edit = W.Button(description="Edit", icon="pencil")
+                edit.add_class("heron-edit")
+                edit.on_click(lambda _b, s=stored: self._edit(s))
+                delete = W.Button(description="Delete", icon="trash")
+                delete.add_class("heron-delete")
+                delete.on_click(lambda _b, s=stored: self._delete(s))
+                row = W.HBox([label, edit, delete])
+            row.add_class("heron-recent-row")
+            children.append(row)
+        if not children:
+            children.append(W.HTML("<i>Nothing here yet.</i>"))
+        self.list.children = tuple(children)
+
+    def _edit(self, stored: StoredRecord) -> None:
+        form = self.forms[stored.kind]
+        form.edit(self.context.workbook.get_stored(stored.id))
+        self.message.value = _status_html(
+            "info", [f"Opened {self.describe(stored)} for editing in its form."]
+        )
+        if self.on_edit is not None:
+            self.on_edit(form)
+
+    def _delete(self, stored: StoredRecord) -> None:
+        try:
+            self.context.workbook.delete(stored.id)
+        except HeronError as exc:
+            self.message.value = _status_html("error", [f"Not deleted: {exc}"])
+            return
+        self.message.value = _status_html(
+            "ok",
+            [f"Deleted {self.describe(stored)}. Tick 'Show deleted entries' to restore it."],
+        )
+        self.context.changed(stored.kind)
+
+    def _restore(self, stored: StoredRecord) -> None:
+        try:
+            self.context.workbook.restore(stored.id)
+        except HeronError as exc:
+            self.message.value = _status_html("error", [f"Not restored: {exc}"])
+            return
+        self.message.value = _status_html("ok", [f"Restored {self.describe(stored)}."])
+        self.context.changed(stored.kind)

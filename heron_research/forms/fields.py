@@ -1,0 +1,546 @@
+"""Form fields: one input widget each, with its label and a place for its problem.
+
+A :class:`Field` turns a widget's value into the data a record model validates, and
+back. Fields never validate: the record models do (see :mod:`heron_research.records`),
+and a form puts each problem they report next to the field it names. Every field keeps
+what the user typed until the user changes it; nothing here clears a value on error.
+
+Each input carries the CSS class ``heron-field-<path>`` (``heron-field-emotions-0-intensity``)
+so the browser tests, and people styling the notebook, can find it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import ipywidgets as W
+
+__all__ = [
+    "ChoiceField",
+    "ComboField",
+    "DateField",
+    "DateTimeField",
+    "Field",
+    "FlagField",
+    "GroupField",
+    "ListField",
+    "NumberField",
+    "ScaleField",
+    "TagsField",
+    "TextField",
+]
+
+Path = tuple[str | int, ...]
+
+_WIDE = W.Layout(width="100%", max_width="42em")
+
+
+def css_name(path: Path) -> str:
+    return "-".join(str(p) for p in path).replace("_", "_")
+
+
+class Field:
+    """An input with a label and an error line. Subclasses say how values convert."""
+
+    #: value used when the form is reset (a callable is called each time)
+    default: Any = None
+
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        widget: W.Widget,
+        *,
+        hint: str = "",
+        default: Any = None,
+        required: bool = False,
+    ) -> None:
+        self.name = name
+        self.label = label
+        self.widget = widget
+        self.required = required
+        if default is not None:
+            self.default = default
+        self.error = W.HTML("", layout=W.Layout(display="none"))
+        self.error.add_class("heron-error")
+        parts: list[W.Widget] = [W.HTML(f"<b>{html.escape(label)}</b>"), widget]
+        if hint:
+            parts.append(W.HTML(f"<small>{html.escape(hint)}</small>"))
+        parts.append(self.error)
+        self.box = W.VBox(parts, layout=W.Layout(margin="0 0 8px 0"))
+        self._css: str | None = None
+        self.bind((name,))
+        self.reset()
+
+    # -- naming --------------------------------------------------------------------------
+
+    def bind(self, path: Path) -> None:
+        """Give the input the CSS class for its full path in the record."""
+        if self._css:
+            self.widget.remove_class(self._css)
+            self.error.remove_class(self._css + "-error")
+        self._css = f"heron-field-{css_name(path)}"
+        self.widget.add_class(self._css)
+        self.error.add_class(self._css + "-error")
+
+    # -- values --------------------------------------------------------------------------
+
+    def get(self) -> Any:
+        """The value for the record's data (``None`` when nothing was given)."""
+        return self.widget.value
+
+    def set(self, value: Any) -> None:
+        self.widget.value = value
+
+    def reset(self) -> None:
+        self.set(self.default() if callable(self.default) else self.default)
+
+    def blank(self) -> bool:
+        """Whether the user gave nothing here (used to skip empty list rows)."""
+        value = self.get()
+        return value is None or value == "" or value == []
+
+    # -- problems ------------------------------------------------------------------------
+
+    def locate(self, path: Path) -> Field:
+        """The field that should show a problem at ``path`` (relative to this field)."""
+        return self
+
+    def show_problem(self, message: str) -> None:
+        current = self.error.value
+        line = f"⚠ {html.escape(message)}"
+        self.error.value = f"{current}<br>{line}" if current else line
+        self.error.layout.display = "block"
+
+    def clear_problems(self) -> None:
+        self.error.value = ""
+        self.error.layout.display = "none"
+
+    def refresh(self) -> None:
+        """Reload options that come from the workbook (people, episodes...)."""
+
+
+class TextField(Field):
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        *,
+        multiline: bool = False,
+        placeholder: str = "",
+        **kw: Any,
+    ) -> None:
+        if multiline:
+            widget: W.Widget = W.Textarea(placeholder=placeholder, rows=3, layout=_WIDE)
+        else:
+            widget = W.Text(placeholder=placeholder, layout=_WIDE)
+        super().__init__(name, label, widget, default="", **kw)
+
+    def get(self) -> str:
+        return str(self.widget.value or "")
+
+    def set(self, value: Any) -> None:
+        self.widget.value = "" if value is None else str(value)
+
+
+class ComboField(Field):
+    """Free text with suggestions (a vocabulary); the client's own words are kept."""
+
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        options: Sequence[str] | Callable[[], Sequence[str]],
+        *,
+        placeholder: str = "type or pick",
+        **kw: Any,
+    ) -> None:
+        self._options = options
+        widget = W.Combobox(
+            options=list(self._current_options()),
+            ensure_option=False,
+            placeholder=placeholder,
+            layout=W.Layout(width="16em"),
+        )
+        super().__init__(name, label, widget, default="", **kw)
+
+    def _current_options(self) -> Sequence[str]:
+        return self._options() if callable(self._options) else self._options
+
+    def refresh(self) -> None:
+        self.widget.options = list(self._current_options())
+
+    def get(self) -> str:
+        return str(self.widget.value or "")
+
+    def set(self, value: Any) -> None:
+        self.widget.value = "" if value is None else str(value)
+
+
+class ChoiceField(Field):
+    """One choice from a list; ``optional`` adds a "not given" choice meaning ``None``."""
+
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        options: Sequence[tuple[str, Any]] | Callable[[], Sequence[tuple[str, Any]]],
+        *,
+        optional: bool = False,
+        none_label: str = "(not given)",
+        default: Any = None,
+        **kw: Any,
+    ) -> None:
+        self._options = options
+        self._optional = optional
+        self._none_label = none_label
+        widget = W.Dropdown(options=self._current_options(), layout=W.Layout(width="24em"))
+        self._fallback_default = default
+        super().__init__(name, label, widget, default=default, **kw)
+
+    def _current_options(self) -> list[tuple[str, Any]]:
+        opts = list(self._options() if callable(self._options) else self._options)
+        if self._optional:
+            opts = [(self._none_label, None), *opts]
+        return opts
+
+    def refresh(self) -> None:
+        value = self.widget.value
+        self.widget.options = self._current_options()
+        self.set(value)
+
+    def set(self, value: Any) -> None:
+        values = [v for _, v in self.widget.options]
+        if value not in values:
+            if value is None:
+                value = values[0] if values else None
+            else:  # a stored value no longer offered (a deleted person): keep it visible
+                self.widget.options = [*self.widget.options, (str(value), value)]
+        self.widget.value = value
+
+    def reset(self) -> None:
+        default = self._fallback_default
+        self.set(default() if callable(default) else default)
+
+
+class ScaleField(Field):
+    """A whole number on a scale. Required: a slider. Optional: a list with "not rated"."""
+
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        *,
+        lo: int = 0,
+        hi: int = 10,
+        optional: bool = False,
+        default: int | None = None,
+        **kw: Any,
+    ) -> None:
+        self.optional = optional
+        if optional:
+            widget: W.Widget = W.Dropdown(
+                options=[("not rated", None)] + [(str(i), i) for i in range(lo, hi + 1)],
+                layout=W.Layout(width="9em"),
+            )
+        else:
+            widget = W.IntSlider(
+                min=lo, max=hi, value=lo if default is None else default, continuous_update=False
+            )
+        self._lo = lo
+        super().__init__(name, label, widget, default=default, **kw)
+
+    def set(self, value: Any) -> None:
+        if value is None and not self.optional:
+            value = self._lo
+        self.widget.value = value
+
+    def reset(self) -> None:
+        self.set(self.default)
+
+    def blank(self) -> bool:
+        return self.optional and self.widget.value is None
+
+
+class NumberField(Field):
+    def __init__(self, name: str, label: str, *, lo: int, hi: int, default: int = 0, **kw: Any):
+        widget = W.BoundedIntText(min=lo, max=hi, value=default, layout=W.Layout(width="9em"))
+        super().__init__(name, label, widget, default=default, **kw)
+
+
+class FlagField(Field):
+    def __init__(self, name: str, label: str, *, default: bool = False, **kw: Any) -> None:
+        widget = W.Checkbox(description=label, indent=False, value=default)
+        super().__init__(name, label, widget, default=default, **kw)
+        self.box.children = tuple(c for c in self.box.children if c is not self.box.children[0])
+
+    def set(self, value: Any) -> None:
+        self.widget.value = bool(value)
+
+    def reset(self) -> None:
+        self.set(self.default)
+
+    def blank(self) -> bool:
+        return False
+
+
+class DateField(Field):
+    def __init__(self, name: str, label: str, *, optional: bool = False, **kw: Any) -> None:
+        self.optional = optional
+        widget = W.DatePicker(layout=W.Layout(width="14em"))
+        default = None if optional else date.today
+        super().__init__(name, label, widget, default=default, **kw)
+
+    def reset(self) -> None:
+        self.set(None if self.optional else date.today())
+
+    def set(self, value: Any) -> None:
+        if isinstance(value, str) and value:
+            value = date.fromisoformat(value)
+        self.widget.value = value or None
+
+
+class DateTimeField(Field):
+    """A date and time on this computer's clock (stored with its UTC offset)."""
+
+    def __init__(self, name: str, label: str, **kw: Any) -> None:
+        widget = W.NaiveDatetimePicker(layout=W.Layout(width="18em"))
+        super().__init__(name, label, widget, **kw)
+
+    def reset(self) -> None:
+        self.set(datetime.now().replace(second=0, microsecond=0))
+
+    def set(self, value: Any) -> None:
+        if isinstance(value, str) and value:
+            value = datetime.fromisoformat(value)
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone().replace(tzinfo=None)
+        self.widget.value = value or None
+
+
+class TagsField(Field):
+    """Several picks from a register (people), shown by name and stored by id.
+
+    ``options`` returns ``(name, id)`` pairs. A name not in the register is refused by
+    the widget itself; the form offers a quick way to add someone.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        options: Callable[[], Sequence[tuple[str, str]]],
+        **kw: Any,
+    ) -> None:
+        self._options = options
+        self._by_name: dict[str, str] = {}
+        self._by_id: dict[str, str] = {}
+        widget = W.TagsInput(allow_duplicates=False, layout=_WIDE)
+        self._load_options()
+        super().__init__(name, label, widget, default=list, **kw)
+        self.widget.allowed_tags = list(self._by_name)
+
+    def _load_options(self) -> None:
+        pairs = list(self._options())
+        self._by_name = {label: ident for label, ident in pairs}
+        self._by_id = {ident: label for label, ident in pairs}
+
+    def refresh(self) -> None:
+        chosen = self.get()
+        self._load_options()
+        self.widget.allowed_tags = list(self._by_name)
+        self.set(chosen)
+
+    def add_choice(self, label: str, ident: str) -> None:
+        """Offer a new choice (someone just added to the register) and pick it."""
+        self.refresh()
+        self._by_name.setdefault(label, ident)
+        self._by_id.setdefault(ident, label)
+        self.widget.allowed_tags = list(self._by_name)
+        if label not in self.widget.value:
+            self.widget.value = [*self.widget.value, label]
+
+    def get(self) -> list[str]:
+        return [self._by_name.get(tag, tag) for tag in self.widget.value]
+
+    def set(self, value: Any) -> None:
+        ids = list(value or [])
+        for ident in ids:  # someone no longer in the register: show their id, keep them
+            self._by_id.setdefault(ident, ident)
+            self._by_name.setdefault(self._by_id[ident], ident)
+        self.widget.allowed_tags = list(self._by_name)
+        self.widget.value = [self._by_id[i] for i in ids]
+
+
+class GroupField(Field):
+    """A part of a record with fields of its own (a reflection, a set of ratings)."""
+
+    def __init__(self, name: str, label: str, fields: Sequence[Field], **kw: Any) -> None:
+        self.fields = list(fields)
+        widget = W.VBox(
+            [f.box for f in self.fields],
+            layout=W.Layout(border="1px solid #ddd", padding="4px 8px"),
+        )
+        super().__init__(name, label, widget, **kw)
+
+    def bind(self, path: Path) -> None:
+        super().bind(path)
+        for f in getattr(self, "fields", []):
+            f.bind((*path, f.name))
+
+    def get(self) -> dict[str, Any]:
+        return {f.name: f.get() for f in self.fields}
+
+    def set(self, value: Any) -> None:
+        value = value or {}
+        for f in self.fields:
+            if f.name in value:
+                f.set(value[f.name])
+            else:
+                f.reset()
+
+    def reset(self) -> None:
+        for f in getattr(self, "fields", []):
+            f.reset()
+
+    def blank(self) -> bool:
+        return all(f.blank() for f in self.fields)
+
+    def locate(self, path: Path) -> Field:
+        if path and isinstance(path[0], str):
+            for f in self.fields:
+                if f.name == path[0]:
+                    return f.locate(path[1:])
+        return self
+
+    def clear_problems(self) -> None:
+        super().clear_problems()
+        for f in getattr(self, "fields", []):
+            f.clear_problems()
+
+    def refresh(self) -> None:
+        for f in self.fields:
+            f.refresh()
+
+
+class _Row:
+    """One row of a :class:`ListField`: its fields, plus stored values the form doesn't show."""
+
+    def __init__(self, fields: list[Field], remove: W.Button) -> None:
+        self.fields = fields
+        self.hidden: dict[str, Any] = {}
+        self.box = W.HBox(
+            [*(f.box for f in fields), remove],
+            layout=W.Layout(flex_flow="row wrap", align_items="flex-end", grid_gap="12px"),
+        )
+        self.box.add_class("heron-row")
+
+    def get(self) -> dict[str, Any]:
+        return {**self.hidden, **{f.name: f.get() for f in self.fields}}
+
+
+class ListField(Field):
+    """Rows of the same small set of fields (emotions, self-management, evidence).
+
+    A row whose ``key`` field is left empty is skipped, so an untouched row costs nothing.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        make_row: Callable[[], list[Field]],
+        *,
+        key: str,
+        add_label: str = "+ add another",
+        start_rows: int = 1,
+        **kw: Any,
+    ) -> None:
+        self._make_row = make_row
+        self._key = key
+        self._start_rows = start_rows
+        self.rows: list[_Row] = []
+        self._submitted: list[_Row] = []
+        self._path: Path = (name,)
+        self.add_button = W.Button(description=add_label, layout=W.Layout(width="auto"))
+        self.add_button.add_class(f"heron-add-{name}")
+        self.add_button.on_click(lambda _b: self.add_row())
+        self._rows_box = W.VBox([])
+        widget = W.VBox([self._rows_box, self.add_button])
+        super().__init__(name, label, widget, **kw)
+
+    def bind(self, path: Path) -> None:
+        super().bind(path)
+        self._path = path
+        self._rebind()
+
+    def _rebind(self) -> None:
+        for i, row in enumerate(self.rows):
+            for f in row.fields:
+                f.bind((*self._path, i, f.name))
+
+    def add_row(self, value: dict[str, Any] | None = None) -> _Row:
+        fields = self._make_row()
+        remove = W.Button(description="✕", tooltip="Remove this row", layout=W.Layout(width="3em"))
+        row = _Row(fields, remove)
+        remove.on_click(lambda _b, row=row: self.remove_row(row))
+        if value:
+            for f in fields:
+                if f.name in value:
+                    f.set(value[f.name])
+            row.hidden = {k: v for k, v in value.items() if k not in {f.name for f in fields}}
+        self.rows.append(row)
+        self._rows_box.children = tuple(r.box for r in self.rows)
+        self._rebind()
+        return row
+
+    def remove_row(self, row: _Row) -> None:
+        self.rows.remove(row)
+        self._rows_box.children = tuple(r.box for r in self.rows)
+        self._rebind()
+
+    def _is_blank(self, row: _Row) -> bool:
+        return next(f for f in row.fields if f.name == self._key).blank()
+
+    def get(self) -> list[dict[str, Any]]:
+        self._submitted = [r for r in self.rows if not self._is_blank(r)]
+        return [r.get() for r in self._submitted]
+
+    def set(self, value: Any) -> None:
+        self.rows = []
+        self._rows_box.children = ()
+        for item in value or []:
+            self.add_row(item)
+        if not self.rows:
+            for _ in range(self._start_rows):
+                self.add_row()
+
+    def reset(self) -> None:
+        self.set([])
+
+    def blank(self) -> bool:
+        return all(self._is_blank(r) for r in self.rows)
+
+    def locate(self, path: Path) -> Field:
+        if path and isinstance(path[0], int) and path[0] < len(self._submitted):
+            row = self._submitted[path[0]]
+            if len(path) > 1:
+                for f in row.fields:
+                    if f.name == path[1]:
+                        return f.locate(path[2:])
+            return next(f for f in row.fields if f.name == self._key)
+        return self
+
+    def clear_problems(self) -> None:
+        super().clear_problems()
+        for row in self.rows:
+            for f in row.fields:
+                f.clear_problems()
+
+    def refresh(self) -> None:
+        for row in self.rows:
+            for f in row.fields:
+                f.refresh()
