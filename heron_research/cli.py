@@ -112,6 +112,26 @@ def check(workbook: Path) -> None:
         raise SystemExit(1)
 
 
+@cli.command()
+@click.argument("workbook", type=_PATH, required=False)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Port on 127.0.0.1 (default: a free one)."
+)
+@click.option("--no-browser", is_flag=True, help="Print the address; do not open a browser.")
+def lab(workbook: Path | None, port: int | None, no_browser: bool) -> None:
+    """Open JupyterLab on your notebook for WORKBOOK (default: demo/demo.heron).
+
+    The notebook (WORKBOOK's name with .ipynb, beside it) is made on first use and never
+    replaced. JupyterLab listens on 127.0.0.1 only and asks for the private key in the
+    address printed here. Ctrl-C stops it.
+    """
+    from heron_research.lab import run_lab
+
+    code = run_lab(workbook, port=port, open_browser=not no_browser, echo=click.echo)
+    if code:
+        raise SystemExit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every user error into one line and exit code 1."""
     try:

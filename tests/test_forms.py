@@ -81,7 +81,8 @@ def test_episode_saved_from_its_widgets(app, wb: Workbook) -> None:
         form.field("emotions"),
         [{"emotion": "anger", "intensity": 7}, {"emotion": "wobbly", "intensity": 4}],
     )
-    form.field("people").widget.value = ["Robin"]
+    chip = next(c for c in form.field("people").widget.children if c.description == "Robin")
+    chip.value = True
     fill_rows(
         form.field("self_management"),
         [{"technique": "pausing before acting", "intensity_after": 3}],
@@ -185,7 +186,7 @@ def test_quick_add_person_saves_and_picks_them(app, wb: Workbook) -> None:
     people.new_relationship.value = "other"
     stored = people.add_person()
     assert stored is not None
-    assert people.widget.value == ["Aunt J"]
+    assert [c.description for c in people.widget.children if c.value] == ["Aunt J"]
     assert people.get() == [stored.id]
     assert [p["alias"] for p in stored_data(wb, "person")] == ["Aunt J"]
     # an empty name is refused with a message, nothing saved
@@ -577,3 +578,16 @@ def test_describe_lines_escape_nothing_and_name_entries(wb: Workbook) -> None:
     app.recent.kind.value = "emotion_episode"
     label = app.recent.list.children[0].children[0]
     assert "&lt;b&gt;bold&lt;/b&gt;" in label.value
+
+
+def test_problem_in_the_details_section_opens_it(app, wb: Workbook) -> None:
+    form = app.forms["emotion_episode"]
+    assert form.details.selected_index is None  # collapsed: the daily form stays short
+    form.field("situation").widget.value = "Long day"
+    fill_rows(form.field("emotions"), [{"emotion": "tiredness", "intensity": 6}])
+    form.field("notes").widget.value = "x" * 20_001
+    click_save(form)
+    assert wb.counts()["emotion_episode"] == 0
+    assert "too long" in form.field("notes").error.value
+    assert form.details.selected_index == 0
+    assert len(form.field("notes").widget.value) == 20_001

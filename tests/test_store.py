@@ -988,3 +988,22 @@ def test_the_workbook_clock_stamps_saves(workbook: Workbook, make_episode: MakeE
     assert first.created_at >= CLOCK_START
     assert second.created_at - first.created_at >= timedelta(seconds=1)
     assert workbook.now() > second.created_at
+
+
+def test_frames_gives_every_table_of_a_kind_as_frame_does(
+    workbook: Workbook, make_episode: Callable[..., EmotionEpisode]
+) -> None:
+    workbook.save_many([make_episode(situation=f"s{i}") for i in range(3)])
+    frames = workbook.frames("emotion_episode", since=date(2025, 1, 1))
+    assert list(frames) == table_names("emotion_episode")
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(frame, workbook.frame(name, since=date(2025, 1, 1)))
+    assert len(frames["emotion_episode.emotions"]) == 6
+
+
+def test_stamps_round_trip() -> None:
+    from heron_research.workbook.store import parse_stamp, stamp
+
+    moment = datetime(2025, 3, 14, 18, 30, 5, 123456, tzinfo=UTC)
+    assert parse_stamp(stamp(moment)) == moment
+    assert parse_stamp(stamp(moment)).tzinfo is UTC

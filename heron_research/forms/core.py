@@ -106,10 +106,13 @@ class RecordForm:
         after_save: Callable[[StoredRecord], None] | None = None,
         extra: Sequence[W.Widget] = (),
         save_label: str = "Save",
+        details: Sequence[Field] = (),
+        details_title: str = "More detail (optional)",
     ) -> None:
         self.context = context
         self.record_type = record_type
-        self.fields = list(fields)
+        self.fields = [*fields, *details]
+        self._details = list(details)
         self.fixed = dict(fixed or {})
         self._prepare = prepare
         self._describe = describe or (lambda r: r.kind.replace("_", " "))
@@ -129,13 +132,19 @@ class RecordForm:
         self.save_button.on_click(lambda _b: self.save())
         self.status = W.HTML("")
         self.status.add_class("heron-status")
+        self.details = W.Accordion(
+            children=[W.VBox([f.box for f in details])], titles=(details_title,)
+        )
+        self.details.selected_index = None
+        self.details.add_class("heron-details")
         self.widget = W.VBox(
             [
                 self.title,
                 self.intro,
                 W.HBox([self.edit_banner, self.cancel_button]),
-                *(f.box for f in self.fields),
+                *(f.box for f in fields),
                 *extra,
+                *([self.details] if details else []),
                 W.HBox([self.save_button]),
                 self.status,
             ],
@@ -227,7 +236,10 @@ class RecordForm:
         self.last_problems = list(problems)
         lines = ["Not saved yet. Please check:"]
         for problem in problems:
-            self._locate(problem.field).show_problem(problem.message)
+            target = self._locate(problem.field)
+            target.show_problem(problem.message)
+            if any(problem.field[:1] == (f.name,) for f in self._details):
+                self.details.selected_index = 0  # open the section so the problem shows
             lines.append(f"• {problem.label}: {problem.message}")
         self.status.value = _status_html("error", lines)
 

@@ -19,6 +19,7 @@ from typing import Any
 import ipywidgets as W
 
 __all__ = [
+    "ChipsField",
     "ChoiceField",
     "ComboField",
     "DateField",
@@ -373,6 +374,64 @@ class TagsField(Field):
             self._by_name.setdefault(self._by_id[ident], ident)
         self.widget.allowed_tags = list(self._by_name)
         self.widget.value = [self._by_id[i] for i in ids]
+
+
+class ChipsField(Field):
+    """Several picks from a short register (people), one toggle chip each, stored by id.
+
+    ``options`` returns ``(name, id)`` pairs. One click picks or unpicks someone; ids no
+    longer in the register (a deleted person) are kept and shown by their id.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        options: Callable[[], Sequence[tuple[str, str]]],
+        *,
+        empty_text: str = "(nobody in your list yet)",
+        **kw: Any,
+    ) -> None:
+        self._options = options
+        self._empty_text = empty_text
+        self._chips: dict[str, W.ToggleButton] = {}
+        widget = W.HBox([], layout=W.Layout(flex_flow="row wrap", max_width="42em"))
+        super().__init__(name, label, widget, **kw)
+
+    def _build(self, chosen: Sequence[str]) -> None:
+        pairs = list(self._options())
+        known = {ident for _, ident in pairs}
+        pairs += [(ident, ident) for ident in chosen if ident not in known]
+        self._chips = {}
+        for label, ident in pairs:
+            chip = W.ToggleButton(
+                description=label,
+                value=ident in chosen,
+                tooltip=f"{label}: click to pick or unpick",
+                layout=W.Layout(width="auto", margin="2px 4px 2px 0"),
+            )
+            chip.add_class("heron-chip")
+            self._chips[ident] = chip
+        children: list[W.Widget] = list(self._chips.values())
+        if not children:
+            children = [W.HTML(f"<i>{html.escape(self._empty_text)}</i>")]
+        self.widget.children = tuple(children)
+
+    def get(self) -> list[str]:
+        return [ident for ident, chip in self._chips.items() if chip.value]
+
+    def set(self, value: Any) -> None:
+        self._build(list(value or []))
+
+    def reset(self) -> None:
+        self._build([])
+
+    def refresh(self) -> None:
+        self._build(self.get())
+
+    def add_choice(self, ident: str) -> None:
+        """Show a choice just added to the register, already picked."""
+        self._build([*self.get(), ident])
 
 
 class GroupField(Field):

@@ -15,6 +15,7 @@ import ipywidgets as W
 
 from heron_research.forms.core import FormContext, RecordForm, sharing_field
 from heron_research.forms.fields import (
+    ChipsField,
     ChoiceField,
     ComboField,
     DateField,
@@ -148,8 +149,9 @@ def describe(stored: StoredRecord) -> str:
 # --- people ---------------------------------------------------------------------------------
 
 
-class PeopleField(TagsField):
-    """People involved, picked from the register by name, with a quick way to add someone."""
+class PeopleField(ChipsField):
+    """People involved, picked from the register with one click, and a quick way to add
+    someone new."""
 
     def __init__(self, context: FormContext, name: str = "people", label: str = "") -> None:
         self.context = context
@@ -157,7 +159,7 @@ class PeopleField(TagsField):
             name,
             label or _label(m.EmotionEpisode, "people"),
             lambda: _people(context),
-            hint="Type a name from your people list and press Enter.",
+            hint="Click the people who were involved; add someone new below.",
         )
         self.new_alias = W.Text(placeholder="someone new", layout=W.Layout(width="12em"))
         self.new_alias.add_class("heron-new-person-alias")
@@ -190,7 +192,7 @@ class PeopleField(TagsField):
             return None
         self.new_alias.value = ""
         self.new_message.value = f"Added {html.escape(alias)} to your people (private)."
-        self.add_choice(alias, stored.id)
+        self.add_choice(stored.id)
         self.context.changed("person")
         return stored
 
@@ -256,13 +258,14 @@ def episode_form(context: FormContext) -> RecordForm:
             key="technique",
             add_label="+ another technique",
         ),
-        *details,
         sharing_field(Sharing.PRIVATE),
     ]
     return RecordForm(
         context,
         E,
         fields,
+        details=details,
+        details_title="More detail: body, thoughts, what I did, how proportionate, notes",
         title="An emotional episode",
         intro="A moment today when a feeling was strong enough to notice. Only 'What happened' "
         "and one emotion are needed; the rest helps your research.",

@@ -61,7 +61,8 @@ def stamp(moment: datetime) -> str:
 
 
 def parse_stamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The inverse of :func:`stamp` (an aware UTC datetime)."""
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -638,6 +639,24 @@ class Workbook:
 
         kind = table.split(".", 1)[0]
         return build_frame(table, self.records(kind, since=since, until=until, audience=audience))
+
+    def frames(
+        self,
+        kind: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        audience: Audience | str = Audience.CLIENT,
+    ) -> dict[str, pd.DataFrame]:
+        """A record kind's table and all its part tables, from one read of the records.
+
+        The same as calling :meth:`frame` for each name in ``table_names(kind)``, but
+        the records are read and validated once.
+        """
+        from heron_research.workbook.frames import build_frame, table_names
+
+        stored = self.records(kind, since=since, until=until, audience=audience)
+        return {name: build_frame(name, stored) for name in table_names(kind)}
 
     def counts(self, *, include_deleted: bool = False) -> dict[str, int]:
         """How many records of each kind the workbook holds (every kind listed)."""

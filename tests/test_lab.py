@@ -1,0 +1,493 @@
+"""``heron-research lab``: the client's notebook copy, and a server that is private and safe.
+
+The server tests start the real JupyterLab through ``heron_research.lab`` (the code path
+the CLI uses) and check it from outside: what it listens on, what it answers without the
+token, how its kernels are configured, and that stopping it leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from heron_research.cli import main
+from heron_research.errors import NotAWorkbookError, WorkbookNotFoundError
+from heron_research.lab import (
+    LOOPBACK,
+    LabError,
+    LabPlan,
+    LabServer,
+    prepare_lab,
+    server_command,
+    start_lab,
+)
+from heron_research.resources import notebook_file
+from heron_research.workbook import Workbook
+
+IS_ROOT = os.geteuid() == 0
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def write_template(path: Path) -> Path:
+    """A small stand-in for workbook.ipynb: a parameters cell and one that uses it."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('workbook = "CHANGE-ME.heron"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# My workbook"),
+        params,
+        nbformat.v4.new_code_cell("print(workbook)"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def new_workbook(path: Path) -> Path:
+    Workbook.create(path).close()
+    return path
+
+
+def injected_workbook(notebook: Path) -> str:
+    """The value the notebook's injected-parameters cell gives ``workbook``."""
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    scope: dict[str, object] = {}
+    exec(cells[0].source, scope)
+    return str(scope["workbook"])
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as ended:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return int(ended.value.code or 0), out, err
+
+
+def socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _address(hex_addr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    raw = bytes.fromhex(hex_addr)
+    # /proc/net/tcp{,6} print each 32-bit word in host (little-endian) order
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    if len(words) == 4:
+        return ipaddress.IPv4Address(words)
+    return ipaddress.IPv6Address(words)
+
+
+def listening(pids: list[int]) -> list[tuple[str, int]]:
+    """Every listening TCP (v4 and v6) address and port owned by the given processes."""
+    inodes: set[str] = set()
+    for pid in pids:
+        inodes |= socket_inodes(pid)
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A: LISTEN
+                host, port = local.split(":")
+                found.append((str(_address(host)), int(port, 16)))
+    return found
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def kernel_run(server: LabServer, code: str) -> str:
+    """Start a kernel through the server's API, run ``code`` in it, return its stdout."""
+    from jupyter_client import BlockingKernelClient
+
+    status, body = server.request("api/kernels", method="POST")
+    assert status == 201, body
+    kernel_id = json.loads(body)["id"]
+    connection = server.state_dir / "run" / f"kernel-{kernel_id}.json"
+    deadline = time.monotonic() + 30
+    while not connection.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client = BlockingKernelClient(connection_file=str(connection))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        chunks: list[str] = []
+
+        def collect(msg: dict) -> None:
+            if msg["msg_type"] == "stream":
+                chunks.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                chunks.append("\n".join(msg["content"]["traceback"]))
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            client.execute_interactive(code, output_hook=collect, timeout=60)
+        return "".join(chunks)
+    finally:
+        client.stop_channels()
+
+
+# --- the client's notebook --------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_prepare_makes_a_private_parameterised_copy(tmp_path: Path) -> None:
+    template = write_template(tmp_path / "template.ipynb")
+    workbook = new_workbook(tmp_path / "me" / "client.heron")
+
+    plan = prepare_lab(workbook, template=template)
+
+    assert plan.created
+    assert plan.workbook == workbook.resolve()
+    assert plan.notebook == workbook.resolve().with_name("client.ipynb")
+    assert plan.root_dir == workbook.resolve().parent
+    assert plan.notebook_path == "client.ipynb"
+    assert stat.S_IMODE(plan.notebook.stat().st_mode) == 0o600
+    # relative to the notebook, so the folder can be moved or copied as a whole
+    assert injected_workbook(plan.notebook) == "client.heron"
+    assert (plan.notebook.parent / injected_workbook(plan.notebook)).resolve() == plan.workbook
+    nb = nbformat.read(plan.notebook, as_version=4)
+    nbformat.validate(nb)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    assert tags == [[], ["parameters"], ["injected-parameters"], []]
+    assert "papermill" not in nb.metadata
+    assert nb.cells[-1].source == "print(workbook)"
+
+
+@pytest.mark.unit
+def test_prepare_never_replaces_the_clients_notebook(tmp_path: Path) -> None:
+    template = write_template(tmp_path / "template.ipynb")
+    workbook = new_workbook(tmp_path / "client.heron")
+    first = prepare_lab(workbook, template=template)
+    edited = first.notebook.read_text().replace("print(workbook)", "print('my own cell')")
+    first.notebook.write_text(edited)
+    write_template(template)  # a "newer" template
+
+    again = prepare_lab(workbook, template=template)
+
+    assert not again.created
+    assert again.notebook == first.notebook
+    assert again.notebook.read_text() == edited
+
+
+@pytest.mark.unit
+def test_prepare_with_a_separate_workdir_points_back_to_the_workbook(tmp_path: Path) -> None:
+    template = write_template(tmp_path / "template.ipynb")
+    workbook = new_workbook(tmp_path / "data" / "client.heron")
+    plan = prepare_lab(workbook, workdir=tmp_path / "notes", template=template)
+    assert plan.notebook == (tmp_path / "notes" / "client.ipynb").resolve()
+    assert injected_workbook(plan.notebook) == os.path.join("..", "data", "client.heron")
+
+
+@pytest.mark.unit
+def test_prepare_refuses_missing_and_foreign_files(tmp_path: Path) -> None:
+    template = write_template(tmp_path / "template.ipynb")
+    with pytest.raises(WorkbookNotFoundError, match="heron-research new"):
+        prepare_lab(tmp_path / "missing.heron", template=template)
+    (tmp_path / "notes.heron").write_text("not a workbook")
+    with pytest.raises(NotAWorkbookError):
+        prepare_lab(tmp_path / "notes.heron", template=template)
+    assert not (tmp_path / "missing.ipynb").exists()
+    assert not (tmp_path / "notes.ipynb").exists()
+
+
+@pytest.mark.unit
+def test_shipped_template_has_the_workbook_parameter(tmp_path: Path) -> None:
+    template = notebook_file("workbook.ipynb")
+    if not template.is_file():
+        pytest.skip("notebooks/workbook.ipynb is not in this checkout yet")
+    plan = prepare_lab(new_workbook(tmp_path / "client.heron"))
+    assert plan.created
+    assert injected_workbook(plan.notebook) == "client.heron"
+    nb = nbformat.read(plan.notebook, as_version=4)
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_lab_on_a_missing_workbook_is_one_line(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "missing.heron"
+    code, out, err = run_cli(capsys, "lab", missing, "--no-browser")
+    assert code == 1
+    assert err == (
+        f"heron-research: {missing}: no such workbook; create it with "
+        f"`heron-research new {missing}`\n"
+    )
+    assert out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.unit
+def test_lab_without_a_workbook_and_no_demo_is_one_line(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "lab", "--no-browser")
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "demo/demo.heron does not exist" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.unit
+def test_lab_on_a_file_that_is_not_a_workbook_is_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "notes.heron").write_text("hello")
+    code, _, err = run_cli(capsys, "lab", tmp_path / "notes.heron")
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "not a heron-research workbook" in err
+
+
+@pytest.mark.unit
+def test_lab_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    plan = prepare_lab(
+        new_workbook(tmp_path / "client.heron"), template=write_template(tmp_path / "t.ipynb")
+    )
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(LabError, match=f"port {port} on 127.0.0.1 is in use"):
+            start_lab(plan, port=port, state_parent=tmp_path)
+    assert list((tmp_path).glob("heron-lab-*")) == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("as_root", [True, False])
+def test_server_command_is_loopback_with_allow_root_only_for_root(
+    tmp_path: Path, as_root: bool
+) -> None:
+    plan = LabPlan(workbook=tmp_path / "c.heron", notebook=tmp_path / "c.ipynb", created=False)
+    argv = server_command(plan, port=8123, as_root=as_root)
+    assert ("--allow-root" in argv) is as_root
+    assert "--ServerApp.ip=127.0.0.1" in argv
+    assert "--ServerApp.port=8123" in argv
+    assert f"--ServerApp.root_dir={tmp_path}" in argv
+    assert argv[-1] == str(tmp_path / "c.ipynb")
+    assert not any("token" in a.lower() and "=" in a for a in argv), argv
+    assert ("--allow-root" in server_command(plan)) is IS_ROOT
+
+
+# --- a running server -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """One JupyterLab for the checks below, started as the CLI starts it; always stopped."""
+    root = tmp_path_factory.mktemp("lab")
+    plan = prepare_lab(
+        new_workbook(root / "client" / "client.heron"),
+        template=write_template(root / "template.ipynb"),
+    )
+    lab = start_lab(plan, log=root / "jupyter.log")
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
+def test_server_listens_on_loopback_only(server: LabServer) -> None:
+    with socket.create_connection((LOOPBACK, server.port), timeout=5):
+        pass
+    sockets = listening([server.process.pid])
+    assert sockets, "the server has no listening socket"
+    assert (LOOPBACK, server.port) in sockets
+    assert all(is_loopback(host) for host, _ in sockets), sockets
+    assert not any(host in ("0.0.0.0", "::") for host, _ in sockets)
+
+
+def test_server_requires_the_token(server: LabServer) -> None:
+    assert server.request("api/contents", token=False)[0] == 403
+    assert server.request(f"api/contents?token={server.token}x", token=False)[0] == 403
+    assert server.request(f"api/contents?token={server.token}", token=False)[0] == 200
+    assert server.request("api/contents")[0] == 200  # Authorization: token ...
+    status, _ = server.request("lab", token=False)
+    assert status == 302  # to the login page
+    status, body = server.request("api/contents/client.ipynb?content=0")
+    assert status == 200
+    assert json.loads(body)["type"] == "notebook"
+
+
+def test_the_file_browser_hides_the_workbook_files(server: LabServer) -> None:
+    status, body = server.request("api/contents")
+    assert status == 200
+    names = {item["name"] for item in json.loads(body)["content"]}
+    assert "client.ipynb" in names
+    assert not {n for n in names if ".heron" in n}, names
+    assert (server.plan.root_dir / "client.heron").exists()
+
+
+def test_the_lab_fetches_no_news(server: LabServer) -> None:
+    plugin = "@jupyterlab/apputils-extension:notification"
+    status, body = server.request(f"lab/api/settings/{plugin}")
+    assert status == 200
+    properties = json.loads(body)["schema"]["properties"]
+    assert properties["fetchNews"]["default"] == "false"
+    assert properties["checkForUpdates"]["default"] is False
+    assert "--LabApp.news_url=None" in server.argv
+
+
+def test_server_process_is_as_planned(server: LabServer) -> None:
+    cmdline = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")[:-1]
+    argv = [os.fsdecode(a) for a in cmdline]
+    assert argv == server.argv
+    assert ("--allow-root" in argv) is IS_ROOT
+    # the token is kept off the command line, which every local user can read
+    assert not any(server.token in a for a in argv)
+    assert server.token in server.notebook_url()
+    assert server.notebook_url().startswith(f"http://127.0.0.1:{server.port}/lab/tree/client.ipynb")
+    assert stat.S_IMODE(server.state_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((server.state_dir / "run").stat().st_mode) == 0o700
+
+
+def test_kernels_keep_no_history_and_write_private_files(server: LabServer) -> None:
+    out = kernel_run(
+        server,
+        "import os, pathlib\n"
+        "hm = get_ipython().history_manager\n"
+        "print(hm.enabled, hm.hist_file)\n"
+        "print(oct(os.umask(0o077)))\n"
+        "print(os.getcwd())\n"
+        "print(sorted(str(p) for p in pathlib.Path(os.environ['IPYTHONDIR']).rglob('*.sqlite')))\n"
+        "pathlib.Path('from-kernel.txt').write_text('x')\n",
+    )
+    lines = out.splitlines()
+    assert lines[0] == "False :memory:", out
+    assert lines[1] == "0o77"
+    assert lines[2] == str(server.plan.root_dir)
+    assert lines[3] == "[]"
+    made = server.plan.root_dir / "from-kernel.txt"
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+
+
+def test_files_and_folders_the_server_makes_are_private(server: LabServer) -> None:
+    from heron_research.lab import _http
+
+    def put(path: str, model: dict) -> int:
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{server.url}api/contents/{path}",
+            data=json.dumps(model).encode(),
+            method="PUT",
+            headers={"Authorization": f"token {server.token}"},
+        )
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request) as r:
+            return r.status
+
+    assert put("notes", {"type": "directory"}) == 201
+    nb = json.loads(nbformat.writes(nbformat.v4.new_notebook()))
+    assert put("notes/new.ipynb", {"type": "notebook", "content": nb}) == 201
+    status, _ = _http(
+        f"{server.url}api/contents/notes/new.ipynb/checkpoints", token=server.token, method="POST"
+    )
+    assert status == 201
+    root = server.plan.root_dir
+    assert stat.S_IMODE((root / "notes").stat().st_mode) == 0o700
+    assert stat.S_IMODE((root / "notes" / "new.ipynb").stat().st_mode) == 0o600
+    checkpoints = root / "notes" / ".ipynb_checkpoints"
+    assert stat.S_IMODE(checkpoints.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in checkpoints.iterdir())
+
+
+def test_stop_ends_the_server_and_its_kernels(tmp_path: Path) -> None:
+    plan = prepare_lab(
+        new_workbook(tmp_path / "client.heron"), template=write_template(tmp_path / "t.ipynb")
+    )
+    lab = start_lab(plan, log=tmp_path / "jupyter.log")
+    try:
+        kernel_pid = int(kernel_run(lab, "import os; print(os.getpid())"))
+        state_dir, port = lab.state_dir, lab.port
+    finally:
+        lab.stop()
+    assert lab.process.returncode is not None
+    assert not Path(f"/proc/{kernel_pid}").exists() or _is_zombie(kernel_pid)
+    assert not state_dir.exists()
+    with pytest.raises(OSError), socket.create_connection((LOOPBACK, port), timeout=2):
+        pass
+    lab.stop()  # a second stop is harmless
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat_line[stat_line.rfind(")") + 2] == "Z"
+
+
+def test_the_command_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """The installed ``heron-research lab`` end to end, as a user runs it."""
+    workbook = new_workbook(tmp_path / "client.heron")
+    prepare_lab(workbook, template=write_template(tmp_path / "t.ipynb"))  # the client's copy
+    exe = Path(sys.executable).with_name("heron-research")
+    proc = subprocess.Popen(
+        [str(exe), "lab", str(workbook), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if "Ctrl-C" in line:
+                break
+        url = next(x.strip() for x in lines if "?token=" in x)
+        assert url.startswith("http://127.0.0.1:")
+        assert "/lab/tree/client.ipynb?token=" in url
+        from heron_research.lab import _http
+
+        base, token = url.split("/lab/tree/")[0], url.split("?token=")[1]
+        assert _http(f"{base}/api/contents", token=token)[0] == 200
+        assert _http(f"{base}/api/contents", token=None)[0] == 403
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        rest = proc.stdout.read()
+        assert "Stopping JupyterLab" in rest
+        with pytest.raises(OSError):
+            _http(f"{base}/api/status", token=token, timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
