@@ -4,47 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import StepClock, consent_entry, episode_data, one_of_each_kind
 
-from heron_research.principles import current_principles
 from heron_research.records import (
-    RECORD_TYPES,
-    AgendaItem,
-    CheckIn,
-    CoCounsellingSession,
     ConsentEntry,
     EmotionEpisode,
-    FocusDecision,
-    InquiryCycle,
-    Intervention,
-    PeerReview,
-    Person,
-    PractitionerReaction,
-    ProjectionHypothesis,
     Record,
     validate_record,
 )
 from heron_research.workbook import Workbook
-
-#: The moment the controllable clock starts at (a Sunday in the programme's year).
-CLOCK_START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class StepClock:
-    """A workbook clock that moves one second forward every time it is read."""
-
-    def __init__(self, start: datetime = CLOCK_START, step: timedelta = timedelta(seconds=1)):
-        self.current = start
-        self.step = step
-
-    def __call__(self) -> datetime:
-        now = self.current
-        self.current += self.step
-        return now
 
 
 @pytest.fixture
@@ -67,24 +39,6 @@ def workbook(workbook_path: Path, clock: StepClock) -> Iterator[Workbook]:
         wb.close()
 
 
-def episode_data(**overrides: Any) -> dict[str, Any]:
-    """Form data for a valid emotion episode; ``overrides`` replace fields."""
-    data: dict[str, Any] = {
-        "occurred_at": "2025-03-14T18:30:00+01:00",
-        "situation": "My manager moved the deadline forward in the team meeting",
-        "emotions": [{"emotion": "anger", "intensity": 7}, {"emotion": "fear", "intensity": 4}],
-        "body_sensations": "tight jaw",
-        "thoughts": "they never ask me",
-        "people": ["p-manager"],
-        "what_i_did": "said nothing",
-        "proportionality": 6,
-        "self_management": [{"technique": "pausing before acting", "intensity_after": 4}],
-        "notes": "",
-    }
-    data.update(overrides)
-    return data
-
-
 @pytest.fixture
 def make_episode() -> Callable[..., EmotionEpisode]:
     """A factory: ``make_episode(sharing="research", situation=...)`` -> a valid episode."""
@@ -95,95 +49,10 @@ def make_episode() -> Callable[..., EmotionEpisode]:
     return make
 
 
-def consent_entry(
-    recorded_at: datetime,
-    *,
-    practitioner_sharing: bool = True,
-    research: bool = False,
-    principles_version: str | None = None,
-) -> ConsentEntry:
-    return ConsentEntry(
-        recorded_at=recorded_at,
-        principles_version=principles_version or current_principles().version,
-        training=True,
-        practitioner_sharing=practitioner_sharing,
-        research=research,
-    )
-
-
 @pytest.fixture
 def make_consent() -> Callable[..., ConsentEntry]:
     """A factory for consent-ledger entries (to the current principles unless told)."""
     return consent_entry
-
-
-def one_of_each_kind() -> list[Record]:
-    """One valid record of every kind, with every list field populated."""
-    episode = validate_record(EmotionEpisode, episode_data(sharing="research"))
-    person = Person(alias="Sam", relationship="manager", notes="new this year")
-    hypothesis = ProjectionHypothesis(
-        opened_on=date(2025, 3, 16),
-        person_id=person.id,
-        reaction="fury when Sam changes plans",
-        echoes="my father cancelling at the last minute",
-        unprocessed_emotion="grief",
-        prediction="I will react less when I name the echo",
-        evidence=[{"episode_id": episode.id, "direction": "supports", "note": "same pattern"}],
-        confidence=[
-            {"on": date(2025, 3, 16), "confidence": 40, "status": "open"},
-            {"on": date(2025, 4, 2), "confidence": 65},
-        ],
-        status="testing",
-    )
-    records: list[Record] = [
-        consent_entry(datetime(2025, 1, 10, 9, 0, tzinfo=UTC), research=True),
-        person,
-        episode,
-        hypothesis,
-        InquiryCycle(
-            question="What happens if I name my anger at work?",
-            plan="Say it once a week",
-            started_on=date(2025, 3, 20),
-            ends_on=date(2025, 4, 20),
-            hypothesis_id=hypothesis.id,
-            episode_ids=[episode.id],
-            reflection={"experiential": "scary", "practical": "I can do it briefly"},
-            status="reflecting",
-        ),
-        FocusDecision(
-            decided_on=date(2025, 2, 1),
-            topic="homework",
-            decision="log three episodes a week",
-            proposed_by="client",
-            decided_by="autonomy",
-        ),
-        AgendaItem(raised_on=date(2025, 2, 20), item_type="request", text="more time on work"),
-        PeerReview(
-            held_on=date(2025, 3, 1),
-            period_start=date(2025, 2, 1),
-            period_end=date(2025, 2, 28),
-            ratings={"focus": 7, "overall": 8},
-            client_view="continue",
-            practitioner_view="continue",
-            agreed_outcome="continue",
-            next_review_on=date(2025, 4, 1),
-        ),
-        PractitionerReaction(noted_on=date(2025, 2, 5), reaction="impatience"),
-        Intervention(session_on=date(2025, 2, 5), intended="catalytic", perceived="supportive"),
-        CheckIn(
-            taken_at=datetime(2025, 2, 1, 8, 0, tzinfo=UTC),
-            instrument="phq9",
-            answers=[1, 2, 3, 0, 1, 2, 1, 1, 1],
-        ),
-        CoCounsellingSession(
-            held_on=date(2025, 5, 1),
-            peer_alias="Jo",
-            minutes_as_client=30,
-            minutes_as_counsellor=30,
-        ),
-    ]
-    assert sorted(r.kind for r in records) == sorted(RECORD_TYPES)
-    return records
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import episode_data
+from support import episode_data
 
 from heron_research.errors import FieldProblem, HeronError, RecordValidationError
 from heron_research.records import (

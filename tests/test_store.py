@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import CLOCK_START, StepClock, one_of_each_kind
+from support import CLOCK_START, StepClock, one_of_each_kind
 
 from heron_research.errors import (
     HeronError,
