@@ -317,7 +317,7 @@ def test_inquiry_cycle_with_reflection_and_links(app, wb: Workbook) -> None:
     form.new_entry()
     form.field("question").widget.value = "What happens if I say no once a day?"
     form.field("plan").widget.value = "Say no to one request a day for two weeks"
-    form.field("episode_ids").set([episode.id])
+    fill_rows(form.field("episode_ids"), [{"episode_id": episode.id}])
     reflection = form.field("reflection")
     reflection.fields[0].widget.value = "shaky, then light"
     reflection.fields[3].widget.value = "I can pause before answering"

@@ -30,7 +30,6 @@ __all__ = [
     "ListField",
     "NumberField",
     "ScaleField",
-    "TagsField",
     "TextField",
 ]
 
@@ -322,60 +321,6 @@ class DateTimeField(Field):
         self.widget.value = value or None
 
 
-class TagsField(Field):
-    """Several picks from a register (people), shown by name and stored by id.
-
-    ``options`` returns ``(name, id)`` pairs. A name not in the register is refused by
-    the widget itself; the form offers a quick way to add someone.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        label: str,
-        options: Callable[[], Sequence[tuple[str, str]]],
-        **kw: Any,
-    ) -> None:
-        self._options = options
-        self._by_name: dict[str, str] = {}
-        self._by_id: dict[str, str] = {}
-        widget = W.TagsInput(allow_duplicates=False, layout=_WIDE)
-        self._load_options()
-        super().__init__(name, label, widget, default=list, **kw)
-        self.widget.allowed_tags = list(self._by_name)
-
-    def _load_options(self) -> None:
-        pairs = list(self._options())
-        self._by_name = {label: ident for label, ident in pairs}
-        self._by_id = {ident: label for label, ident in pairs}
-
-    def refresh(self) -> None:
-        chosen = self.get()
-        self._load_options()
-        self.widget.allowed_tags = list(self._by_name)
-        self.set(chosen)
-
-    def add_choice(self, label: str, ident: str) -> None:
-        """Offer a new choice (someone just added to the register) and pick it."""
-        self.refresh()
-        self._by_name.setdefault(label, ident)
-        self._by_id.setdefault(ident, label)
-        self.widget.allowed_tags = list(self._by_name)
-        if label not in self.widget.value:
-            self.widget.value = [*self.widget.value, label]
-
-    def get(self) -> list[str]:
-        return [self._by_name.get(tag, tag) for tag in self.widget.value]
-
-    def set(self, value: Any) -> None:
-        ids = list(value or [])
-        for ident in ids:  # someone no longer in the register: show their id, keep them
-            self._by_id.setdefault(ident, ident)
-            self._by_name.setdefault(self._by_id[ident], ident)
-        self.widget.allowed_tags = list(self._by_name)
-        self.widget.value = [self._by_id[i] for i in ids]
-
-
 class ChipsField(Field):
     """Several picks from a short register (people), one toggle chip each, stored by id.
 
@@ -505,6 +450,8 @@ class ListField(Field):
     """Rows of the same small set of fields (emotions, self-management, evidence).
 
     A row whose ``key`` field is left empty is skipped, so an untouched row costs nothing.
+    With ``scalar=True`` the value is a plain list of the key field's values (a list of
+    episode ids, say) rather than a list of dicts.
     """
 
     def __init__(
@@ -516,8 +463,10 @@ class ListField(Field):
         key: str,
         add_label: str = "+ add another",
         start_rows: int = 1,
+        scalar: bool = False,
         **kw: Any,
     ) -> None:
+        self._scalar = scalar
         self._make_row = make_row
         self._key = key
         self._start_rows = start_rows
@@ -564,15 +513,17 @@ class ListField(Field):
     def _is_blank(self, row: _Row) -> bool:
         return next(f for f in row.fields if f.name == self._key).blank()
 
-    def get(self) -> list[dict[str, Any]]:
+    def get(self) -> list[Any]:
         self._submitted = [r for r in self.rows if not self._is_blank(r)]
+        if self._scalar:
+            return [r.get()[self._key] for r in self._submitted]
         return [r.get() for r in self._submitted]
 
     def set(self, value: Any) -> None:
         self.rows = []
         self._rows_box.children = ()
         for item in value or []:
-            self.add_row(item)
+            self.add_row({self._key: item} if self._scalar else item)
         if not self.rows:
             for _ in range(self._start_rows):
                 self.add_row()
@@ -586,7 +537,7 @@ class ListField(Field):
     def locate(self, path: Path) -> Field:
         if path and isinstance(path[0], int) and path[0] < len(self._submitted):
             row = self._submitted[path[0]]
-            if len(path) > 1:
+            if len(path) > 1 and not self._scalar:
                 for f in row.fields:
                     if f.name == path[1]:
                         return f.locate(path[2:])

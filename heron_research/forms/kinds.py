@@ -26,7 +26,6 @@ from heron_research.forms.fields import (
     ListField,
     NumberField,
     ScaleField,
-    TagsField,
     TextField,
 )
 from heron_research.principles import current_principles
@@ -390,11 +389,21 @@ def inquiry_form(context: FormContext) -> RecordForm:
             optional=True,
             none_label="(none)",
         ),
-        TagsField(
+        ListField(
             "episode_ids",
             _label(C, "episode_ids"),
-            lambda: _episodes(context),
-            hint="Start typing the date of an episode and pick it.",
+            lambda: [
+                ChoiceField(
+                    "episode_id",
+                    "Episode",
+                    lambda: _episodes(context),
+                    optional=True,
+                    none_label="(choose a logged episode)",
+                )
+            ],
+            key="episode_id",
+            add_label="+ another episode",
+            scalar=True,
         ),
         TextField("observations", _label(C, "observations"), multiline=True),
         reflection,
