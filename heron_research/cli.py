@@ -54,12 +54,17 @@ def new(path: Path) -> None:
     "--years", type=click.FloatRange(0.1, 20), default=1.0, show_default=True, help="Length."
 )
 def demo(out_dir: Path, seed: int, years: float) -> None:
-    """Write a synthetic demo workbook (a year of a client's programme) and summarise it."""
+    """Write a synthetic demo workbook (a year of a client's programme), summarise it, and
+    write its peer-review report (offline HTML)."""
     from heron_research.demo import write_demo
+    from heron_research.reports import run_report
 
     summary = write_demo(out_dir, seed=seed, years=years)
     for line in summary.lines():
         click.echo(line)
+    click.echo("Writing the peer-review report...")
+    report = run_report(summary.path, until=summary.period[1])
+    click.echo(f"Peer-review report: {report.path}")
 
 
 @cli.command()
@@ -130,6 +135,50 @@ def lab(workbook: Path | None, port: int | None, no_browser: bool) -> None:
     code = run_lab(workbook, port=port, open_browser=not no_browser, echo=click.echo)
     if code:
         raise SystemExit(code)
+
+
+@cli.command()
+@click.argument("workbook", type=_PATH)
+@click.option("--since", metavar="YYYY-MM-DD", help="First day [default: the first entry]")
+@click.option("--until", metavar="YYYY-MM-DD", help="Last day [default: today]")
+@click.option(
+    "--audience",
+    type=click.Choice(["client", "practitioner"]),
+    default="client",
+    show_default=True,
+    help="practitioner: only the entries the client shared with the practitioner.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["review", "handover"]),
+    default="review",
+    show_default=True,
+    help="review: for a peer-review session; handover: what works, for after the programme.",
+)
+@click.option("--out", type=_PATH, help="HTML file [default: beside WORKBOOK, by kind and date]")
+@click.option("--keep-notebook", is_flag=True, help="Keep the executed notebook beside the report.")
+def report(
+    workbook: Path,
+    since: str | None,
+    until: str | None,
+    audience: str,
+    kind: str,
+    out: Path | None,
+    keep_notebook: bool,
+) -> None:
+    """Write an offline HTML report on WORKBOOK and print its path (only you can read it)."""
+    from heron_research.reports import run_report
+
+    result = run_report(
+        workbook,
+        kind=kind,
+        since=since,
+        until=until,
+        audience=audience,
+        out=out,
+        keep_notebook=keep_notebook,
+    )
+    click.echo(str(result.path))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -487,18 +487,24 @@ def test_write_demo_refuses_a_file_where_the_folder_should_be(tmp_path: Path) ->
         write_demo(blocker, years=0.1)
 
 
-def test_the_demo_command_prints_the_summary_and_checks_healthy(tmp_path: Path) -> None:
+def test_the_demo_command_prints_the_summary_writes_the_report_and_checks_healthy(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "demo"
     runner = CliRunner()
-    for _ in range(2):  # running it again replaces the demo
-        result = runner.invoke(cli, ["demo", "--out", str(out)])
-        assert result.exit_code == 0, result.output
-        assert f"Demo workbook: {out / DEMO_FILE} (only you can read it)" in result.output
-        assert "Period: 2025-01-06 to 2026-01-04" in result.output
-        assert "Consent in force: training, practitioner sharing, research" in result.output
+    write_demo(out, years=0.1)  # an earlier demo: the command replaces it
+    result = runner.invoke(cli, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"Demo workbook: {out / DEMO_FILE} (only you can read it)" in result.output
+    assert "Period: 2025-01-06 to 2026-01-04" in result.output
+    assert "Consent in force: training, practitioner sharing, research" in result.output
+    report = out / "demo-review-2026-01-04.html"
+    assert result.output.rstrip().endswith(f"Peer-review report: {report}")
+    assert "Peer review" in report.read_text(encoding="utf-8")
+    assert _mode(report) == 0o600
     checked = runner.invoke(cli, ["check", str(out / DEMO_FILE)])
     assert checked.exit_code == 0, checked.output
     assert "healthy" in checked.output
     assert "file mode 600" in checked.output
-    assert sorted(p.name for p in out.iterdir()) == [DEMO_FILE]
+    assert sorted(p.name for p in out.iterdir()) == sorted([DEMO_FILE, report.name])
     assert _mode(out) == 0o700

@@ -227,6 +227,10 @@ def test_installed_demo_makes_a_healthy_workbook(venv: Path, outside: Path) -> N
     assert "demo.heron" in said, f"the demo's summary does not name its workbook:\n{said}"
     made = outside / "demo" / "demo.heron"
     assert made.is_file()
+    # the report runs from the packaged notebook, in the installed package's kernel
+    report = outside / "demo" / "demo-review-2026-01-04.html"
+    assert f"Peer-review report: {Path('demo') / report.name}" in said, said
+    assert report.is_file() and "<svg" in report.read_text(encoding="utf-8")
     out = _ok(
         _run(
             [venv / "bin" / "heron-research", "check", "demo/demo.heron"],

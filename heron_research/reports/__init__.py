@@ -1,0 +1,17 @@
+"""Reports: papermill-run notebooks exported to self-contained, printable HTML.
+
+* :func:`run_report` (``heron-research report``): run the peer-review or hand-over
+  notebook on a workbook and write one offline HTML page; see
+  :mod:`heron_research.reports.runner`.
+* :mod:`~heron_research.reports.review` and :mod:`~heron_research.reports.handover`: the
+  section functions the notebooks call, one per cell.
+* :mod:`~heron_research.reports.html`: the one escaping rule, and the offline check.
+
+Importing this package is light; the runner imports papermill and nbconvert when it runs.
+"""
+
+from __future__ import annotations
+
+from heron_research.reports.runner import ReportResult, SectionFailedError, run_report
+
+__all__ = ["ReportResult", "SectionFailedError", "run_report"]

@@ -1,0 +1,235 @@
+"""What a report is about: the parameters, and the frames of the records it may show.
+
+:func:`load` opens the workbook read-only and reads each record kind once, for the
+report's audience only (:meth:`Workbook.frames` applies the sharing levels and the consent
+in force). For a practitioner report it also counts, per kind, the entries withheld from
+that audience; only the numbers leave that count, never content.
+
+The fingerprint is a SHA-256 over the sorted ``kind:id:revision`` lines of every record
+the report read: the same records in the same versions give the same fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from heron_research._version import __version__
+from heron_research.errors import ReportError
+from heron_research.visibility import Audience
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from heron_research.records.consent import ConsentState
+    from heron_research.workbook.store import Workbook
+
+__all__ = ["KINDS", "ReportContext", "load", "parse_day"]
+
+#: the notebooks, by report kind
+KINDS = {"review": "peer_review_report.ipynb", "handover": "handover_report.ipynb"}
+TITLES = {
+    "review": "Peer-review report",
+    "handover": "What works for me: a hand-over report",
+}
+#: kinds read for the report's period only
+PERIOD_KINDS = (
+    "emotion_episode",
+    "focus_decision",
+    "practitioner_reaction",
+    "intervention",
+    "co_counselling_session",
+)
+#: kinds read from the beginning up to the end of the period: open items, hypotheses and
+#: inquiries started earlier still matter, reliable change is from the first check-in,
+#: and past reviews are history
+HISTORY_KINDS = ("agenda_item", "projection_hypothesis", "inquiry_cycle", "peer_review", "check_in")
+UNDATED_KINDS = ("person",)
+#: what people call each kind, for the cover
+KIND_NAMES = {
+    "emotion_episode": "emotion episodes",
+    "projection_hypothesis": "projection hypotheses",
+    "inquiry_cycle": "inquiry cycles",
+    "focus_decision": "focus decisions",
+    "agenda_item": "agenda items",
+    "peer_review": "peer reviews",
+    "practitioner_reaction": "practitioner reactions",
+    "intervention": "interventions",
+    "check_in": "check-ins",
+    "co_counselling_session": "co-counselling sessions",
+    "person": "people",
+}
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def parse_day(value: str | date | None, name: str) -> date | None:
+    """A report date parameter: ``None``, a date, or text like ``2025-03-01``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ReportError(
+            f"--{name} must be a date written like 2025-03-01 (got {value!r})"
+        ) from None
+
+
+@dataclass
+class ReportContext:
+    """Everything the sections of a report need."""
+
+    workbook: Path
+    kind: str
+    title: str
+    audience: Audience
+    since: date | None
+    until: date
+    generated_at: datetime
+    consent: ConsentState
+    frames: dict[str, pd.DataFrame]
+    included: dict[str, int]
+    withheld: dict[str, int]
+    fingerprint: str
+    first_day: date | None = None
+    version: str = __version__
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self, table: str) -> pd.DataFrame:
+        """A loaded table by name, e.g. ``"emotion_episode.emotions"``."""
+        return self.frames[table]
+
+    @property
+    def short_fingerprint(self) -> str:
+        return self.fingerprint[:12]
+
+    @property
+    def period_words(self) -> str:
+        """The period in words, e.g. "1 Mar 2025 to 31 May 2025"."""
+        end = _day(self.until)
+        if self.since is not None:
+            return f"{_day(self.since)} to {end}"
+        if self.first_day is not None:
+            return f"from the first entry ({_day(self.first_day)}) to {end}"
+        return f"everything up to {end}"
+
+    def in_period(self, day: Any) -> bool:
+        """Whether a date (or Timestamp) falls in the report's period."""
+        if day is None or day != day:  # None or NaT
+            return False
+        d = day.date() if hasattr(day, "date") else day
+        return (self.since is None or d >= self.since) and d <= self.until
+
+    def summary(self) -> dict[str, Any]:
+        """The facts the runner reads back from the executed notebook."""
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "audience": self.audience.value,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat(),
+            "fingerprint": self.fingerprint,
+            "included": self.included,
+            "withheld": self.withheld,
+            "version": self.version,
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+        }
+
+
+def _first_day(kind: str, table: pd.DataFrame) -> date | None:
+    """The earliest local day in a kind's table (None when empty or undated)."""
+    from heron_research.records import record_type
+
+    field_name = record_type(kind).when_field
+    if field_name is None or table.empty:
+        return None
+    column = f"{field_name}_local" if f"{field_name}_local" in table else field_name
+    earliest = table[column].min()
+    return None if earliest != earliest else earliest.date()
+
+
+def load(
+    workbook: str | Path,
+    *,
+    kind: str = "review",
+    since: str | date | None = None,
+    until: str | date | None = None,
+    audience: str = "client",
+    title: str | None = None,
+    now: datetime | None = None,
+) -> ReportContext:
+    """Read what a report of ``kind`` may show to ``audience`` for the period."""
+    from heron_research.workbook import Workbook
+
+    if kind not in KINDS:
+        raise ReportError(f"unknown report kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    try:
+        reader = Audience(audience)
+    except ValueError:
+        raise ReportError(f"unknown audience {audience!r}; choose client or practitioner") from None
+    if reader is Audience.RESEARCH:
+        raise ReportError("reports are for the client or the practitioner, not research")
+    start = parse_day(since, "since")
+    generated = now or datetime.now().astimezone().replace(microsecond=0)
+    end = parse_day(until, "until") or generated.date()
+    if start is not None and start > end:
+        raise ReportError(f"the period starts ({start}) after it ends ({end})")
+
+    frames: dict[str, pd.DataFrame] = {}
+    included: dict[str, int] = {}
+    withheld: dict[str, int] = {}
+    lines: list[str] = []
+    first_days: list[date] = []
+    with Workbook.open(workbook, readonly=True) as wb:
+        consent = wb.consent()
+        for group, group_since in (
+            (PERIOD_KINDS, start),
+            (HISTORY_KINDS, None),
+            (UNDATED_KINDS, None),
+        ):
+            for record_kind in group:
+                tables = wb.frames(record_kind, since=group_since, until=end, audience=reader)
+                frames.update(tables)
+                main = tables[record_kind]
+                included[record_kind] = len(main)
+                lines.extend(
+                    f"{record_kind}:{rid}:{rev}"
+                    for rid, rev in zip(main["id"], main["revision"], strict=True)
+                )
+                if record_kind in PERIOD_KINDS and (day := _first_day(record_kind, main)):
+                    first_days.append(day)
+                if reader is not Audience.CLIENT:
+                    withheld[record_kind] = _withheld(wb, record_kind, group_since, end, reader)
+    digest = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+    return ReportContext(
+        workbook=Path(workbook),
+        kind=kind,
+        title=title or TITLES[kind],
+        audience=reader,
+        since=start,
+        until=end,
+        generated_at=generated,
+        consent=consent,
+        frames=frames,
+        included=included,
+        withheld=withheld,
+        fingerprint=digest,
+        first_day=min(first_days) if first_days else None,
+    )
+
+
+def _withheld(wb: Workbook, kind: str, since: date | None, until: date, reader: Audience) -> int:
+    """How many of ``kind`` in the period ``reader`` may not see (a number, no content)."""
+    levels = wb.visible_levels(reader)
+    counts = Counter(s.sharing in levels for s in wb.records(kind, since=since, until=until))
+    return counts[False]

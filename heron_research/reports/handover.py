@@ -1,0 +1,269 @@
+"""The hand-over report: for the end of the programme and peer self-help networks.
+
+``notebooks/handover_report.ipynb`` calls :func:`load` and then, one per cell:
+:func:`cover`, :func:`what_works`, :func:`learned`, :func:`open_inquiries`,
+:func:`co_counselling`, :func:`where_i_am`, :func:`next_steps`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from heron_research import charts
+from heron_research.analysis import practice, progress
+from heron_research.records.scoring import SAFETY_NOTE
+from heron_research.reports.common import chart, cover, day, open_report, plural
+from heron_research.reports.context import ReportContext
+from heron_research.reports.html import Section, definition_list, note, para, table, tag
+
+__all__ = [
+    "co_counselling",
+    "cover",
+    "learned",
+    "load",
+    "next_steps",
+    "open_inquiries",
+    "what_works",
+    "where_i_am",
+]
+
+_LEARNED = ("supported", "resolved", "revised")
+
+
+def load(
+    workbook: str | Path | None,
+    *,
+    since: str | date | None = None,
+    until: str | date | None = None,
+    audience: str = "client",
+    title: str | None = None,
+) -> ReportContext:
+    """Read the workbook for a hand-over report (see :func:`common.open_report`)."""
+    return open_report(
+        workbook, kind="handover", since=since, until=until, audience=audience, title=title
+    )
+
+
+def what_works(ctx: ReportContext) -> Section:
+    """Techniques ranked by how clearly they eased the feeling, then all techniques."""
+    used = ctx.frame("emotion_episode.self_management")
+    if used.empty:
+        return Section(
+            "what-works",
+            "What works for me",
+            note("No self-management was recorded with emotion episodes yet."),
+        )
+    ranked = practice.what_works(used)
+    parts: list[Any] = []
+    if ranked.empty:
+        parts.append(
+            para(
+                "No technique has enough before-and-after ratings yet to say clearly that it "
+                "eases the feeling (5 or more ratings, with a 95% interval above zero)."
+            )
+        )
+    else:
+        items = [
+            tag(
+                "li",
+                tag("strong", r.technique),
+                f" ({r.skill}): ",
+                r.sentence,
+            )
+            for r in ranked.head(5).itertuples()
+        ]
+        parts += [
+            para(
+                "Ranked by effect size (how large and how steady the easing was), the "
+                "techniques that most clearly eased the feeling:"
+            ),
+            tag("ol", *items),
+        ]
+    effects = practice.technique_effects(used)
+    if bool(effects["enough"].any()):
+        parts.append(
+            chart(
+                charts.technique_effects,
+                effects,
+                "Mean drop in intensity per technique, with 95% intervals",
+            )
+        )
+    rows = [(r.technique, r.skill, r.n, r.brief) for r in effects.itertuples()]
+    parts.append(
+        table(
+            rows,
+            ["Technique", "Skill", "Times", "Intensity"],
+            caption="Every technique I used",
+            numeric=(2,),
+        )
+    )
+    parts.append(
+        note(
+            "Effect sizes are Cohen's d for paired before-and-after ratings (0.2 small, 0.5 "
+            "medium, 0.8 large); a fall may also be the feeling passing with time."
+        )
+    )
+    return Section("what-works", "What works for me", *parts)
+
+
+def learned(ctx: ReportContext) -> Section:
+    """Supported (and resolved or revised) projection hypotheses: what my reactions echo."""
+    table_ = progress.hypotheses(
+        ctx.frame("projection_hypothesis"),
+        ctx.frame("projection_hypothesis.evidence"),
+        ctx.frame("projection_hypothesis.confidence"),
+        ctx.frame("person"),
+    )
+    title = "What I have learned about my reactions"
+    done = table_[table_["status"].isin(_LEARNED)] if not table_.empty else table_
+    if done.empty:
+        return Section(
+            "learned", title, note("No projection hypothesis has been supported or resolved yet.")
+        )
+    parts: list[Any] = []
+    for h in done.itertuples():
+        parts.append(
+            tag(
+                "div",
+                tag("h3", h.reaction, " ", tag("span", h.status, class_="tag")),
+                definition_list(
+                    [
+                        ("Reacting to", h.target),
+                        ("It may echo", h.echoes),
+                        ("Unprocessed emotion", h.unprocessed_emotion),
+                        ("Evidence", f"{h.supports} for, {h.contradicts} against"),
+                        (
+                            "Confidence now",
+                            ""
+                            if h.latest_confidence != h.latest_confidence
+                            else h.latest_confidence,
+                        ),
+                    ]
+                ),
+                class_="card",
+            )
+        )
+    return Section("learned", title, *parts)
+
+
+def open_inquiries(ctx: ReportContext) -> Section:
+    """Inquiry cycles still under way: the question and the next step."""
+    cycles = progress.inquiries(ctx.frame("inquiry_cycle"), ctx.frame("inquiry_cycle.episode_ids"))
+    active = (
+        cycles[~cycles["status"].astype(str).isin(["completed", "abandoned"])]
+        if not cycles.empty
+        else cycles
+    )
+    if active.empty:
+        return Section("open-inquiries", "Open inquiries", note("No inquiry is under way."))
+    rows = [
+        (c.question, c.status, day(c.started_on), c.next_step or c.plan)
+        for c in active.itertuples()
+    ]
+    return Section(
+        "open-inquiries",
+        "Open inquiries",
+        table(rows, ["Question", "Status", "Started", "Next step (or plan)"]),
+    )
+
+
+def co_counselling(ctx: ReportContext) -> Section:
+    """Co-counselling sessions so far: totals, balance of time, the latest sessions."""
+    sessions = ctx.frame("co_counselling_session")
+    summary = practice.co_counselling(sessions)
+    if summary.sessions == 0:
+        return Section(
+            "co-counselling",
+            "Co-counselling",
+            note("No co-counselling sessions logged yet. The log is in the workbook."),
+        )
+    contracts = ", ".join(f"{k} {v}" for k, v in summary.by_contract.items() if v)
+    parts: list[Any] = [
+        para(
+            f"{plural(summary.sessions, 'session')} with {plural(summary.peers, 'peer')} "
+            f"from {day(summary.first)} to {day(summary.last)}: "
+            f"{summary.minutes_as_client} minutes as client, {summary.minutes_as_counsellor} "
+            f"as counsellor ({summary.balance}). Contracts: {contracts}."
+        )
+    ]
+    recent = sessions.sort_values("held_on", ascending=False).head(10)
+    rows = [
+        (
+            day(s.held_on),
+            s.peer_alias,
+            s.contract,
+            s.minutes_as_client,
+            s.worked_on,
+            s.re_evaluation,
+        )
+        for s in recent.itertuples()
+    ]
+    parts.append(
+        table(
+            rows,
+            ["Date", "Peer", "Contract", "Minutes as client", "Worked on", "Re-evaluation"],
+            caption="The latest sessions",
+            numeric=(3,),
+        )
+    )
+    return Section("co-counselling", "Co-counselling", *parts)
+
+
+def where_i_am(ctx: ReportContext) -> Section:
+    """The latest check-in scores and the change since the first."""
+    table_ = progress.checkins(ctx.frame("check_in"))
+    if table_.empty:
+        return Section("where-i-am", "Where I am now", note("No check-ins yet."))
+    parts: list[Any] = []
+    summary = progress.checkin_summary(table_)
+    latest_phq = table_[table_["instrument"] == "phq9"].tail(1)
+    if not latest_phq.empty and bool(latest_phq["item9_flag"].iloc[0]):
+        parts.append(tag("div", tag("strong", "Please read: "), SAFETY_NOTE, class_="safety"))
+    rows = [
+        (
+            r.name,
+            f"{r.first:g}",
+            f"{r.latest:g} ({r.latest_band})",
+            r.verdict if isinstance(r.verdict, str) else "no published figures",
+        )
+        for r in summary.itertuples()
+    ]
+    parts.append(table(rows, ["Measure", "First", "Latest (band)", "Reliable change"]))
+    parts.append(chart(charts.checkin_scores, table_, "Check-in scores over time"))
+    return Section("where-i-am", "Where I am now", *parts)
+
+
+def next_steps(ctx: ReportContext) -> Section:
+    """What to carry on with: the best technique, open questions, peer support."""
+    steps: list[Any] = []
+    ranked = practice.what_works(ctx.frame("emotion_episode.self_management"))
+    if not ranked.empty:
+        steps.append(tag("li", "Keep using ", tag("strong", ranked["technique"].iloc[0]), "."))
+    cycles = ctx.frame("inquiry_cycle")
+    for c in cycles.itertuples():
+        if str(c.status) not in ("completed", "abandoned") and str(c.next_step or ""):
+            steps.append(tag("li", c.next_step))
+    steps.append(
+        tag(
+            "li",
+            "Keep a regular co-counselling session with a peer: equal time, the client in "
+            "charge, free attention from the counsellor.",
+        )
+    )
+    steps.append(
+        tag(
+            "li",
+            "Go on logging episodes and reviewing them: the workbook works without a practitioner.",
+        )
+    )
+    return Section(
+        "next-steps",
+        "Next steps",
+        tag("ul", *steps),
+        note(
+            f"heron-research {ctx.version} · generated {ctx.generated_at:%d %b %Y %H:%M} · "
+            f"data fingerprint {ctx.short_fingerprint}"
+        ),
+    )

@@ -1,0 +1,540 @@
+"""The peer-review report: what the client brings to the session, their own agenda first.
+
+``notebooks/peer_review_report.ipynb`` calls :func:`load` and then one function per
+section, in this order: :func:`cover`, :func:`agenda`, :func:`daily_life`,
+:func:`self_management`, :func:`hypotheses`, :func:`inquiries`, :func:`decisions`,
+:func:`check_ins`, :func:`practitioner`, :func:`past_reviews`, :func:`closing`.
+Each returns a :class:`~heron_research.reports.html.Section`; a section with nothing to
+show says so plainly.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from heron_research import charts
+from heron_research.analysis import daily, practice, progress, questions
+from heron_research.records.scoring import INSTRUMENTS, SAFETY_NOTE
+from heron_research.reports.common import chart, cover, day, open_report, plural
+from heron_research.reports.context import ReportContext
+from heron_research.reports.html import (
+    Markup,
+    Section,
+    definition_list,
+    join,
+    note,
+    para,
+    table,
+    tag,
+)
+
+__all__ = [
+    "agenda",
+    "check_ins",
+    "closing",
+    "cover",
+    "daily_life",
+    "decisions",
+    "hypotheses",
+    "inquiries",
+    "load",
+    "past_reviews",
+    "practitioner",
+    "self_management",
+]
+
+
+def load(
+    workbook: str | Path | None,
+    *,
+    since: str | date | None = None,
+    until: str | date | None = None,
+    audience: str = "client",
+    title: str | None = None,
+) -> ReportContext:
+    """Read the workbook for a peer-review report (see :func:`common.open_report`)."""
+    return open_report(
+        workbook, kind="review", since=since, until=until, audience=audience, title=title
+    )
+
+
+def _items_list(items: Any, *, show_response: bool = False) -> Markup:
+    entries = []
+    for row in items.itertuples(index=False):
+        head = tag("span", str(row.item_type), class_=f"tag tag-{row.item_type}")
+        meta = tag("span", f"raised {day(row.raised_on)}", class_="meta")
+        body: list[Any] = [head, " ", tag("span", row.text, class_="item-text"), " ", meta]
+        if show_response and str(row.response or ""):
+            body.append(tag("div", "Response: ", row.response, class_="response"))
+        entries.append(tag("li", *body))
+    return tag("ul", *entries, class_="agenda")
+
+
+def agenda(ctx: ReportContext) -> Section:
+    """The client's agenda first: items for this review, then open earlier items."""
+    new, earlier = progress.agenda(ctx.frame("agenda_item"))
+    parts: list[Any] = []
+    mine = new[new["raised_by"].astype(str) == "client"] if not new.empty else new
+    theirs = new[new["raised_by"].astype(str) != "client"] if not new.empty else new
+    if mine.empty:
+        parts.append(
+            note(
+                "No items of your own for this review yet. Satisfactions, dissatisfactions, "
+                "requests and questions you add in the workbook appear here, first."
+            )
+        )
+    else:
+        parts += [tag("h3", "My items for this review"), _items_list(mine)]
+    if not theirs.empty:
+        parts += [tag("h3", "Items the practitioner raised"), _items_list(theirs)]
+    if not earlier.empty:
+        parts += [
+            tag("h3", "Still open from earlier reviews"),
+            _items_list(earlier, show_response=True),
+        ]
+    return Section("agenda", "My agenda", *parts)
+
+
+def daily_life(ctx: ReportContext) -> Section:
+    """Episodes over time, emotions by family and intensity, people, situation words,
+    time of day and weekday, proportionality."""
+    episodes = ctx.frame("emotion_episode")
+    emotions = ctx.frame("emotion_episode.emotions")
+    links = ctx.frame("emotion_episode.people")
+    people = ctx.frame("person")
+    if episodes.empty:
+        return Section(
+            "daily-life", "Daily life", note("No emotion episodes were logged in this period.")
+        )
+    days = episodes["occurred_at_local"].dt.normalize().nunique()
+    totals = daily.family_totals(emotions)
+    top = ", ".join(f"{r.family} ({r.mentions})" for r in totals.head(3).itertuples())
+    parts: list[Any] = [
+        para(
+            f"{plural(len(episodes), 'emotion episode')} on {plural(days, 'day')}. "
+            f"Felt most often: {top}."
+        )
+    ]
+    weekly = daily.episodes_per_week(episodes)
+    parts.append(chart(charts.episodes_over_time, weekly, "Episodes logged per week"))
+    parts.append(
+        chart(
+            charts.emotion_families,
+            daily.emotions_by_family(emotions),
+            "Families of emotion, by how strongly they were felt",
+        )
+    )
+    strongest = daily.strongest_episodes(episodes, emotions)
+    rows = [(day(r.when), r.situation, r.emotions, r.what_i_did) for r in strongest.itertuples()]
+    parts.append(
+        table(
+            rows,
+            ["Date", "Situation", "Emotions (0-10)", "What I did"],
+            caption="The strongest moments",
+        )
+    )
+    with_people = daily.by_person(episodes, emotions, links, people)
+    if not with_people.empty:
+        parts.append(tag("h3", "With whom"))
+        rows = [
+            (r.person, r.relationship, r.episodes, r.mean_peak, r.main_family)
+            for r in with_people.itertuples()
+        ]
+        parts.append(
+            table(
+                rows,
+                ["Person", "Relationship", "Episodes", "Mean peak (0-10)", "Felt most often"],
+                numeric=(2, 3),
+            )
+        )
+    words = daily.situation_words(episodes)
+    if not words.empty:
+        parts.append(tag("h3", "What the situations were about"))
+        parts.append(chart(charts.situation_words, words, "Words that recur in the situations"))
+    when = daily.when_episodes_happen(episodes)
+    parts.append(tag("h3", "When"))
+    busiest = when.sort_values("episodes", ascending=False).iloc[0]
+    parts.append(
+        para(f"Most often on a {busiest['weekday']} {busiest['part']} ({busiest['episodes']}).")
+    )
+    parts.append(chart(charts.when_episodes_happen, when, "Episodes by weekday and time of day"))
+    monthly = daily.proportionality(episodes)
+    parts.append(tag("h3", "How proportionate my reactions felt"))
+    if monthly.empty:
+        parts.append(note("No proportionality ratings in this period."))
+    else:
+        rated = int(monthly["rated"].sum())
+        mean = float((monthly["mean"] * monthly["rated"]).sum() / rated)
+        strong = int(monthly["far_too_strong"].sum())
+        parts.append(
+            para(
+                f"Rated {plural(rated, 'time')}; on average {mean:.1f} out of 10 (10 = fitting "
+                f"the situation). {plural(strong, 'reaction')} felt far too strong (0-3)."
+            )
+        )
+        parts.append(
+            chart(charts.proportionality, monthly, "Mean proportionality rating per month")
+        )
+    return Section("daily-life", "Daily life", *parts)
+
+
+def self_management(ctx: ReportContext) -> Section:
+    """Skills and techniques used, and intensity before vs after per technique."""
+    used = ctx.frame("emotion_episode.self_management")
+    episodes = ctx.frame("emotion_episode")
+    if used.empty:
+        return Section(
+            "self-management",
+            "Self-management",
+            note("No self-management was recorded with the episodes in this period."),
+        )
+    with_sm = used["emotion_episode_id"].nunique()
+    skills = practice.skills_used(used)
+    by_skill = skills.groupby("skill", sort=False)["uses"].sum()
+    parts: list[Any] = [
+        para(
+            f"Self-management recorded in {with_sm} of {plural(len(episodes), 'episode')}: "
+            + ", ".join(f"{skill} {n}" for skill, n in by_skill.items())
+            + "."
+        ),
+        chart(charts.skills_used, skills, "Techniques used, by skill"),
+        tag("h3", "Did it help? Intensity before and after"),
+    ]
+    effects = practice.technique_effects(used)
+    rows = [
+        (r.technique, r.skill, r.n, _before_after(r.mean_before, r.mean_after), r.brief)
+        for r in effects.itertuples()
+    ]
+    parts.append(
+        table(rows, ["Technique", "Skill", "Times", "Before → after", "Intensity"], numeric=(2,))
+    )
+    if bool(effects["enough"].any()):
+        parts.append(
+            chart(
+                charts.technique_effects,
+                effects,
+                "Mean drop in intensity per technique, with 95% intervals",
+            )
+        )
+    parts.append(
+        note(
+            "A fall in intensity may also be the feeling passing with time; the 95% interval "
+            "shows how sure these numbers can be. The effect size is Cohen's d for paired "
+            "ratings (0.2 small, 0.5 medium, 0.8 large). Fewer than 5 ratings: too few to say."
+        )
+    )
+    return Section("self-management", "Self-management", *parts)
+
+
+def _before_after(before: Any, after: Any) -> str:
+    if before is None or before != before:
+        return ""
+    return f"{before:.1f} → {after:.1f}"
+
+
+def hypotheses(ctx: ReportContext) -> Section:
+    """Projection hypotheses: status, confidence over time, evidence for and against."""
+    table_ = progress.hypotheses(
+        ctx.frame("projection_hypothesis"),
+        ctx.frame("projection_hypothesis.evidence"),
+        ctx.frame("projection_hypothesis.confidence"),
+        ctx.frame("person"),
+    )
+    if table_.empty:
+        return Section("hypotheses", "Projection hypotheses", note("No projection hypotheses yet."))
+    counts = table_["status"].value_counts()
+    parts: list[Any] = [
+        para(
+            plural(len(table_), "hypothesis", "hypotheses")
+            + ": "
+            + ", ".join(f"{n} {status}" for status, n in counts.items())
+            + "."
+        )
+    ]
+    confidence = progress.confidence_over_time(
+        table_, ctx.frame("projection_hypothesis.confidence")
+    )
+    if not confidence.empty:
+        parts.append(
+            chart(charts.hypothesis_confidence, confidence, "Confidence in each hypothesis (0-100)")
+        )
+    evidence = ctx.frame("projection_hypothesis.evidence")
+    for h in table_.itertuples():
+        mine = evidence[evidence["projection_hypothesis_id"] == h.id]
+        confidence_text = (
+            f"{int(h.first_confidence)} → {int(h.latest_confidence)}"
+            if h.first_confidence == h.first_confidence and h.first_confidence is not None
+            else "not rated"
+        )
+        body: list[Any] = [
+            tag("h3", f"{h.label}: ", h.reaction, " ", tag("span", h.status, class_="tag")),
+            definition_list(
+                [
+                    ("Reacting to", h.target),
+                    ("May echo", h.echoes),
+                    ("Unprocessed emotion suspected", h.unprocessed_emotion),
+                    ("Prediction to test", h.prediction),
+                    ("Opened", day(h.opened_on)),
+                    ("Confidence", confidence_text),
+                    ("Evidence", f"{h.supports} for, {h.contradicts} against"),
+                ]
+            ),
+        ]
+        if not mine.empty:
+            items = [
+                tag(
+                    "li",
+                    tag("span", r.direction, class_=f"tag tag-{r.direction}"),
+                    f" {day(r.added_on)} ",
+                    r.note,
+                )
+                for r in mine.sort_values("added_on").itertuples()
+            ]
+            body.append(tag("ul", *items, class_="evidence"))
+        parts.append(tag("div", *body, class_="card"))
+    return Section("hypotheses", "Projection hypotheses", *parts)
+
+
+_KNOWING = (
+    ("reflection_experiential", "Experiential: what it was like"),
+    ("reflection_presentational", "Presentational: an image, metaphor or story"),
+    ("reflection_propositional", "Propositional: what I now think is true"),
+    ("reflection_practical", "Practical: what I can now do"),
+)
+
+
+def inquiries(ctx: ReportContext) -> Section:
+    """Inquiry cycles: question, plan, what was observed, reflection, outcome."""
+    cycles = progress.inquiries(ctx.frame("inquiry_cycle"), ctx.frame("inquiry_cycle.episode_ids"))
+    if cycles.empty:
+        return Section("inquiries", "Inquiry cycles", note("No inquiry cycles yet."))
+    parts: list[Any] = []
+    for c in cycles.itertuples():
+        dates = day(c.started_on) + (f" to {day(c.ends_on)}" if c.ends_on == c.ends_on else "")
+        reflection = [(label, getattr(c, column)) for column, label in _KNOWING]
+        parts.append(
+            tag(
+                "div",
+                tag("h3", c.question, " ", tag("span", c.status, class_="tag")),
+                definition_list(
+                    [
+                        ("Dates", dates),
+                        ("Plan", c.plan),
+                        ("Episodes observed", plural(c.episodes, "episode") if c.episodes else ""),
+                        ("What I observed", c.observations),
+                        *reflection,
+                        ("Outcome", c.outcome),
+                        ("Next step", c.next_step),
+                    ]
+                ),
+                class_="card",
+            )
+        )
+    return Section("inquiries", "Inquiry cycles", *parts)
+
+
+def decisions(ctx: ReportContext) -> Section:
+    """The client's say: focus decisions by autonomy, co-operation, hierarchy over time."""
+    frame = ctx.frame("focus_decision")
+    if frame.empty:
+        return Section(
+            "my-say", "My say in decisions", note("No decisions were logged in this period.")
+        )
+    counts = frame["decided_by"].astype(str).value_counts()
+    parts: list[Any] = [
+        para(
+            f"Of {plural(len(frame), 'decision')}: {counts.get('autonomy', 0)} by me "
+            f"(autonomy), {counts.get('co-operation', 0)} together (co-operation), "
+            f"{counts.get('hierarchy', 0)} by the practitioner (hierarchy)."
+        ),
+        chart(
+            charts.decision_share,
+            progress.decision_share(frame),
+            "How decisions were made, by month",
+        ),
+    ]
+    recent = frame.sort_values("decided_on", ascending=False).head(12)
+    rows = [
+        (day(r.decided_on), r.topic, r.decision, r.proposed_by, r.decided_by)
+        for r in recent.itertuples()
+    ]
+    caption = "Decisions" if len(frame) <= 12 else "The 12 most recent decisions"
+    parts.append(
+        table(rows, ["Date", "Topic", "Decision", "Proposed by", "Decided by"], caption=caption)
+    )
+    return Section("my-say", "My say in decisions", *parts)
+
+
+def check_ins(ctx: ReportContext) -> Section:
+    """Scores with bands, reliable change from the first score, the item-9 note where due."""
+    table_ = progress.checkins(ctx.frame("check_in"))
+    if table_.empty:
+        return Section("check-ins", "Check-ins", note("No check-ins yet."))
+    parts: list[Any] = []
+    flagged = table_[table_["item9_flag"] & table_["taken_at"].map(ctx.in_period)]
+    if not flagged.empty:
+        dates = ", ".join(day(t) for t in flagged["taken_at"])
+        parts.append(
+            tag(
+                "div",
+                tag("strong", "Please read: "),
+                SAFETY_NOTE,
+                f" (PHQ-9 on {dates}.)",
+                class_="safety",
+            )
+        )
+    summary = progress.checkin_summary(table_)
+    rows = [
+        (
+            r.name,
+            r.count,
+            f"{r.first:g}",
+            f"{r.latest:g} ({r.latest_band})",
+            f"{r.change:+g}",
+            r.verdict if isinstance(r.verdict, str) else "no published figures",
+        )
+        for r in summary.itertuples()
+    ]
+    parts.append(
+        table(
+            rows,
+            ["Measure", "Check-ins", "First", "Latest (band)", "Change", "Reliable change"],
+            numeric=(1, 2, 4),
+        )
+    )
+    parts.append(chart(charts.checkin_scores, table_, "Check-in scores over time"))
+    cites = "; ".join(f"{i.name}: {i.citation}" for i in INSTRUMENTS.values())
+    parts.append(
+        note(
+            "Lower PHQ-9 and GAD-7 scores mean fewer symptoms; higher wellbeing is better. "
+            "Reliable change follows Jacobson & Truax (1991): 6 or more PHQ-9 points, 4 or "
+            f"more GAD-7 points from the first score. Sources: {cites}."
+        )
+    )
+    return Section("check-ins", "Check-ins", *parts)
+
+
+def practitioner(ctx: ReportContext) -> Section:
+    """Practitioner reactions (always visible to the client) and interventions, intended
+    vs perceived, in Heron's six categories."""
+    reactions = ctx.frame("practitioner_reaction")
+    interventions = ctx.frame("intervention")
+    parts: list[Any] = [tag("h3", "The practitioner's reactions to me")]
+    if reactions.empty:
+        parts.append(note("No practitioner reactions were noted in this period."))
+    else:
+        rows = [
+            (day(r.noted_on), r.reaction, r.possible_source, r.how_addressed)
+            for r in reactions.sort_values("noted_on").itertuples()
+        ]
+        parts.append(table(rows, ["Date", "Reaction", "Possible source", "How it is addressed"]))
+    parts.append(tag("h3", "Interventions"))
+    if interventions.empty:
+        parts.append(note("No interventions were logged in this period."))
+        return Section("practitioner", "The practitioner and me", *parts)
+    pairs, agreement, n = progress.intervention_agreement(interventions)
+    intended = interventions["intended"].astype(str).value_counts()
+    perceived = interventions["perceived"].astype(str).value_counts()
+    rows = [
+        (category, int(intended.get(category, 0)), int(perceived.get(category, 0)))
+        for category in progress.INTERVENTION_CATEGORIES
+    ]
+    parts.append(
+        table(
+            rows,
+            ["Category", "Intended", "Perceived"],
+            numeric=(1, 2),
+            caption=plural(len(interventions), "intervention"),
+        )
+    )
+    if agreement is None:
+        parts.append(note("No intervention has both an intended and a perceived category yet."))
+    else:
+        parts.append(
+            para(
+                f"Where both were recorded ({plural(n, 'intervention')}), I perceived "
+                f"{agreement:.0%} as the practitioner intended."
+            )
+        )
+        parts.append(
+            chart(charts.intervention_agreement, pairs, "Intended (rows) and perceived (columns)")
+        )
+    return Section("practitioner", "The practitioner and me", *parts)
+
+
+def past_reviews(ctx: ReportContext) -> Section:
+    """Ratings at earlier peer reviews, and the continuation decisions."""
+    reviews = ctx.frame("peer_review")
+    if reviews.empty:
+        return Section("past-reviews", "Past peer reviews", note("This is the first peer review."))
+    parts: list[Any] = []
+    ratings = progress.review_ratings(reviews)
+    if not ratings.empty:
+        parts.append(chart(charts.review_ratings, ratings, "My ratings at each review (0-10)"))
+    decisions_ = progress.review_decisions(reviews)
+    rows = [
+        (
+            day(r.held_on),
+            r.client_view,
+            r.practitioner_view,
+            r.agreed_outcome,
+            join(
+                [
+                    r.reason,
+                    Markup("<br>") if r.dissent else "",
+                    f"Dissent: {r.dissent}" if r.dissent else "",
+                ]
+            ),
+        )
+        for r in decisions_.itertuples()
+    ]
+    parts.append(
+        table(
+            rows,
+            ["Review", "My view", "Practitioner's view", "Agreed", "Reason"],
+            caption="Continue, change, pause or end?",
+        )
+    )
+    nxt = reviews.sort_values("held_on")["next_review_on"].iloc[-1]
+    if nxt == nxt and nxt is not None:
+        parts.append(para(f"Next review planned for {day(nxt)}."))
+    return Section("past-reviews", "Past peer reviews", *parts)
+
+
+def closing(ctx: ReportContext) -> Section:
+    """Questions for the session, drawn from the data, ending with the continuation one."""
+    episodes = ctx.frame("emotion_episode")
+    evidence = questions.Evidence(
+        family_context=daily.family_by_context_month(
+            episodes,
+            ctx.frame("emotion_episode.emotions"),
+            ctx.frame("emotion_episode.people"),
+            ctx.frame("person"),
+        ),
+        effects=practice.technique_effects(ctx.frame("emotion_episode.self_management")),
+        hypotheses=progress.hypotheses(
+            ctx.frame("projection_hypothesis"),
+            ctx.frame("projection_hypothesis.evidence"),
+            ctx.frame("projection_hypothesis.confidence"),
+            ctx.frame("person"),
+        ),
+        measures=progress.checkin_summary(progress.checkins(ctx.frame("check_in"))),
+        decisions=progress.decision_share(ctx.frame("focus_decision")),
+        agreement=progress.intervention_agreement(ctx.frame("intervention"))[1:],
+        open_items=progress.agenda(ctx.frame("agenda_item"))[1],
+    )
+    asked = questions.closing_questions(evidence)
+    items = [tag("li", q) for q in asked[:-1]]
+    items.append(tag("li", tag("strong", asked[-1])))
+    parts = [
+        para("Questions drawn from the data, for us to take up together:"),
+        tag("ol", *items, class_="questions"),
+        tag("div", tag("p", "Notes from the session"), class_="notes-box"),
+        note(
+            f"heron-research {ctx.version} · generated {ctx.generated_at:%d %b %Y %H:%M} · "
+            f"data fingerprint {ctx.short_fingerprint}"
+        ),
+    ]
+    return Section("closing", "For the session", *parts)

@@ -1,0 +1,350 @@
+"""Run a report notebook with papermill and export it to one offline HTML page.
+
+:func:`run_report` is what ``heron-research report`` calls. In one process it
+
+1. checks the parameters and opens the workbook read-only (clear errors before any kernel);
+2. starts the notebook's kernel at once, asking it to import the report code while this
+   process is still importing papermill (the two overlap instead of adding up);
+3. executes the shipped notebook with :func:`papermill.execute_notebook` in a private
+   temporary folder (kernel sockets there too), while a background thread prepares
+   nbconvert's HTML exporter; the kernel is stopped as soon as the last cell has replied;
+4. exports the executed notebook with nbconvert's ``HTMLExporter`` in this process (no
+   second ``jupyter nbconvert`` process), checks that the page is self-contained, and
+   writes it owner-only (0600); missing folders are created owner-only (0700), an existing
+   folder keeps its mode.
+
+A failing cell raises :class:`SectionFailedError` (a
+:class:`~heron_research.errors.ReportError`) naming the report section and the error; the
+partial notebook is kept beside the report (owner-only) for diagnosis.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from importlib.resources import as_file
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from heron_research.errors import ReportError
+from heron_research.reports.context import KINDS, TITLES, parse_day
+from heron_research.reports.html import REPORT_MIME
+from heron_research.reports.warm import without_optional
+from heron_research.resources import notebook_file
+from heron_research.visibility import Audience
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = ["ReportResult", "SectionFailedError", "default_out", "failed_section", "run_report"]
+
+ENGINE = "heron-research"
+#: what the kernel imports while it starts (in the kernel's own process)
+WARM_UP = "from heron_research.reports.warm import warm_up; warm_up(); del warm_up"
+
+
+class SectionFailedError(ReportError):
+    """A cell of the report notebook failed: ``section`` names it, ``error`` is the
+    exception's one line, ``partial`` the executed notebook kept for diagnosis (or None)."""
+
+    def __init__(self, section: str, error: str, partial: Path | None) -> None:
+        self.section = section
+        self.error = error
+        self.partial = partial
+        where = f"; the partial notebook is kept at {partial}" if partial else ""
+        super().__init__(f"the {section!r} section failed: {error}{where}")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """A written report."""
+
+    path: Path
+    kind: str
+    audience: str
+    since: date | None
+    until: date
+    fingerprint: str
+    notebook: Path | None  # the executed notebook, when kept
+    seconds: float
+
+
+def default_out(workbook: Path, kind: str, until: date, audience: str) -> Path:
+    """``<workbook stem>-<kind>[-practitioner]-<until>.html`` beside the workbook."""
+    who = "" if audience == Audience.CLIENT.value else f"-{audience}"
+    return workbook.with_name(f"{workbook.stem}-{kind}{who}-{until.isoformat()}.html")
+
+
+def _private_folder(folder: Path) -> None:
+    """Make ``folder`` and missing parents owner-only; an existing folder is left as it is."""
+    if folder.exists():
+        if not folder.is_dir():
+            raise ReportError(f"{folder} is a file, not a folder; choose another --out")
+        return
+    try:
+        folder.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise ReportError(f"cannot create {folder}: {exc.strerror}") from None
+    os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` owner-only (0600), replacing it in one step."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ReportError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def failed_section(nb: NotebookNode | dict[str, Any]) -> tuple[str, str]:
+    """(section name, "ErrorName: message") of the first cell with an error output."""
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                section = cell.get("metadata", {}).get("heron", {}).get("section")
+                if section is None:
+                    tags = cell.get("metadata", {}).get("tags", [])
+                    section = "parameters" if "injected-parameters" in tags else "an unnamed cell"
+                line = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+                return str(section), line.rstrip(":")
+    return "an unknown cell", "the notebook stopped"
+
+
+def _keep_partial(source: Path, out: Path) -> Path | None:
+    """Copy the partial executed notebook beside the report, owner-only."""
+    if not source.exists():
+        return None
+    kept = out.with_name(f"{out.stem}.partial.ipynb")
+    _write_private(kept, source.read_bytes())
+    return kept
+
+
+class _Background:
+    """Run a callable in a thread; :meth:`result` waits and re-raises its error."""
+
+    def __init__(self, work: Callable[[], Any], name: str) -> None:
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], Any]) -> None:
+        try:
+            self._result = work()
+        except BaseException as exc:  # handed to the caller in result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def _start_kernel(cwd: Path) -> Any:
+    """Start a python3 kernel that imports the report code while it starts up."""
+    with without_optional():
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+    if os.name == "posix":  # sockets in the private work folder: no port another user can reach
+        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(cwd / "kernel"))
+    else:
+        km = AsyncKernelManager(kernel_name="python3")
+    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[f"--IPKernelApp.exec_lines={WARM_UP}"])
+    return km
+
+
+def _stop_kernel(km: Any) -> None:
+    from jupyter_core.utils import run_sync
+
+    try:
+        if run_sync(km.is_alive)():
+            run_sync(km.shutdown_kernel)(now=False)
+    finally:
+        run_sync(km.cleanup_resources)()
+
+
+def _register_engine() -> None:
+    """A papermill engine that runs on a kernel started beforehand and still shuts it
+    down afterwards (papermill's own engine leaves a kernel it did not start running)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.utils import merge_kwargs, remove_args
+
+    class PrestartedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(  # type: ignore[override]
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: int | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(
+                kwargs,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            # the notebook is complete when the last cell replies: stop the kernel at once
+            # rather than wait for it to tear down pandas and the chart engine
+            client = PapermillNotebookClient(nb_man, shutdown_kernel="immediate", **final)
+            return client.execute(cleanup_kc=True)
+
+    papermill_engines.register(ENGINE, PrestartedKernelEngine)
+
+
+def _summary(nb: NotebookNode) -> dict[str, Any]:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if REPORT_MIME in data:
+                return dict(data[REPORT_MIME])
+    raise ReportError("the report notebook did not produce its cover; it may be damaged")
+
+
+def run_report(
+    workbook: str | os.PathLike[str],
+    *,
+    kind: str = "review",
+    since: str | date | None = None,
+    until: str | date | None = None,
+    audience: str = "client",
+    out: str | os.PathLike[str] | None = None,
+    keep_notebook: bool = False,
+    title: str | None = None,
+    notebook: str | os.PathLike[str] | None = None,
+) -> ReportResult:
+    """Run the ``kind`` report on ``workbook`` and write it as one offline HTML file.
+
+    ``since``/``until`` bound the period (inclusive; default: from the first entry to
+    today). ``audience="practitioner"`` shows only entries the client shared with the
+    practitioner. ``out`` defaults to :func:`default_out`. With ``keep_notebook`` the
+    executed notebook is kept beside the report (``.ipynb``, owner-only). ``notebook``
+    replaces the shipped notebook for ``kind`` with one of your own (same parameters; a
+    cell's ``metadata.heron.section`` names it in errors).
+    """
+    from heron_research.workbook import Workbook
+
+    started = time.monotonic()
+    if kind not in KINDS:
+        raise ReportError(f"unknown report kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    if audience not in (Audience.CLIENT.value, Audience.PRACTITIONER.value):
+        raise ReportError(f"unknown audience {audience!r}; choose client or practitioner")
+    start = parse_day(since, "since")
+    end = parse_day(until, "until") or date.today()
+    if start is not None and start > end:
+        raise ReportError(f"the period starts ({start}) after it ends ({end})")
+    source = Path(workbook)
+    Workbook.open(source, readonly=True).close()  # a clear error now, before any kernel
+    target = Path(out) if out is not None else default_out(source, kind, end, audience)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ReportError(f"{target} should end in .html")
+    _private_folder(target.parent)
+
+    work = Path(tempfile.mkdtemp(prefix="heron-report-"))
+    km = None
+    try:
+        km = _start_kernel(work)
+        with without_optional():
+            import papermill  # noqa: F401  (while the kernel starts)
+
+        # nbconvert's exporter is made while the notebook runs
+        exporter = _Background(_make_exporter, "nbconvert exporter")
+        parameters = {
+            "workbook": str(source.resolve()),
+            "since": start.isoformat() if start else None,
+            "until": end.isoformat(),
+            "audience": audience,
+            "title": title,
+        }
+        executed = work / "report.ipynb"
+        with as_file(notebook_file(KINDS[kind])) as shipped:
+            template = Path(notebook) if notebook is not None else shipped
+            nb = _execute(template, executed, parameters, km, target)
+        km = None  # the engine shut it down
+        summary = _summary(nb)
+        from heron_research.reports.export import to_html
+
+        page = to_html(nb, title=title or TITLES[kind], exporter=exporter.result())
+        _write_private(target, page.encode("utf-8"))
+        kept = None
+        if keep_notebook:
+            kept = target.with_suffix(".ipynb")
+            _write_private(kept, executed.read_bytes())
+    finally:
+        if km is not None:
+            _stop_kernel(km)
+        shutil.rmtree(work, ignore_errors=True)
+    return ReportResult(
+        path=target,
+        kind=kind,
+        audience=audience,
+        since=start,
+        until=end,
+        fingerprint=str(summary["fingerprint"]),
+        notebook=kept,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _make_exporter() -> Any:
+    from heron_research.reports.export import make_exporter
+
+    return make_exporter()
+
+
+def _execute(
+    template: Path, executed: Path, parameters: dict[str, Any], km: Any, target: Path
+) -> NotebookNode:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    _register_engine()
+    try:
+        return papermill.execute_notebook(
+            str(template),
+            str(executed),
+            parameters=parameters,
+            engine_name=ENGINE,
+            kernel_name="python3",
+            km=km,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            log_output=False,
+            cwd=str(executed.parent),
+            start_timeout=120,
+        )
+    except PapermillExecutionError:
+        import nbformat
+
+        partial = nbformat.read(executed, as_version=4) if executed.exists() else {"cells": []}
+        section, line = failed_section(partial)
+        raise SectionFailedError(section, line, _keep_partial(executed, target)) from None
+    except Exception as exc:  # the kernel died, timed out, or could not start
+        kept = _keep_partial(executed, target)
+        where = f"; the partial notebook is kept at {kept}" if kept else ""
+        raise ReportError(f"the report notebook could not run: {exc}{where}") from None
