@@ -181,6 +181,85 @@ def report(
     click.echo(str(result.path))
 
 
+@cli.command()
+@click.argument(
+    "inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Dataset folder (new or empty).",
+)
+@click.option(
+    "--key-file", required=True, type=_PATH, help="The study key: a private file (chmod 600)."
+)
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="Run on an existing Dask cluster, e.g. tcp://host:8786."
+)
+@click.option(
+    "--workers", type=click.IntRange(1), help="Local worker processes [default: one per core]."
+)
+@click.option(
+    "--free-text",
+    type=click.Choice(["none", "scrubbed"]),
+    default="none",
+    show_default=True,
+    help="scrubbed: keep free text after scrubbing (residual risk).",
+)
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1),
+    default=5,
+    show_default=True,
+    help="Own words used by fewer participants become 'other'.",
+)
+def batch(
+    inputs: tuple[Path, ...],
+    out: Path,
+    key_file: Path,
+    scheduler: str | None,
+    workers: int | None,
+    free_text: str,
+    k: int,
+) -> None:
+    """Anonymise consented workbooks (files, JSON exports or folders) into a research dataset.
+
+    Only workbooks whose research consent is in force, and in them only entries shared for
+    research, are used. Each input is opened read-only; one that cannot be read is listed
+    and the batch goes on. Writes Parquet tables, datapackage.json and manifest.json.
+    """
+    from contextlib import ExitStack
+
+    from heron_research.research import BatchProgress, load_study_key, run_batch
+
+    if scheduler and workers:
+        raise click.UsageError("use --scheduler or --workers, not both")
+    key = load_study_key(key_file)
+    with ExitStack() as stack:
+        bars: list[click.progressbar[int]] = []
+
+        def progress(p: BatchProgress) -> None:
+            if not bars:
+                bar = click.progressbar(length=p.total, label="Workbooks", file=sys.stderr)
+                bars.append(stack.enter_context(bar))
+            bars[0].update(1)
+
+        report = run_batch(
+            inputs,
+            out,
+            key=key,
+            free_text="scrubbed" if free_text == "scrubbed" else "none",
+            k=k,
+            scheduler=scheduler,
+            workers=workers,
+            on_progress=progress,
+        )
+    for line in report.lines():
+        click.echo(line)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every user error into one line and exit code 1."""
     try:

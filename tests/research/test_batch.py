@@ -1,0 +1,160 @@
+"""The batch on a real Dask cluster, reached by its scheduler address, and the CLI command.
+
+One LocalCluster (two single-threaded workers, see the ``scheduler`` fixture) is shared by
+the module; one test also lets ``run_batch`` start its own one-process cluster, to compare
+1 and 2 workers.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from research_helpers import AS_OF, Participant, digests, sha256
+
+from heron_research.cli import main
+from heron_research.research import BatchProgress, run_batch
+from heron_research.research.keys import StudyKey
+from heron_research.workbook import Workbook
+from heron_research.workbook.portable import write_export
+
+
+@pytest.fixture
+def inputs(tmp_path: Path, make_participant: Callable[..., Participant]) -> Path:
+    """A folder of three consented workbooks, one of them also exported, and one more
+    participant given only as an export."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        person = make_participant(f"p{i}", custom_emotion="wobbly" if i else None)
+        person.path.rename(folder / person.path.name)
+    only_export = make_participant("exported")
+    with Workbook.open(folder / "p0.heron") as wb:
+        write_export(wb, folder / "p0-copy.json")
+    with Workbook.open(only_export.path) as wb:
+        write_export(wb, folder / "exported.json")
+    only_export.path.unlink()
+    (folder / ".hidden.heron").write_text("skipped: hidden")
+    (folder / "readme.txt").write_text("skipped: not a workbook name")
+    return folder
+
+
+def _corrupt(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[4096 : 6 * 4096] = b"\x00\xff" * (5 * 4096 // 2)
+    path.write_bytes(bytes(data))
+
+
+class _Lock:
+    """Another program holding an exclusive lock on a workbook while the batch runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        self.db.execute("BEGIN EXCLUSIVE")
+
+    def release(self) -> None:
+        self.db.execute("ROLLBACK")
+        self.db.close()
+
+
+def test_bad_files_are_reported_and_the_rest_processed(
+    tmp_path: Path,
+    inputs: Path,
+    scheduler: str,
+    study_key: StudyKey,
+    make_participant: Callable[..., Participant],
+) -> None:
+    _corrupt(make_participant("corrupt").path.rename(inputs / "corrupt.heron"))
+    locked = make_participant("locked").path.rename(inputs / "locked.heron")
+    newer = make_participant("newer").path.rename(inputs / "newer.heron")
+    with sqlite3.connect(newer) as db:
+        db.execute("PRAGMA user_version = 7")
+    db.close()
+    (inputs / "foreign.heron").write_bytes(b"\x89PNG not a workbook")
+    everything = sorted(p for p in inputs.rglob("*") if p.is_file())
+    before = {p: sha256(p) for p in everything}
+    seen: list[BatchProgress] = []
+    lock = _Lock(locked)
+    try:
+        report = run_batch(
+            [inputs],
+            tmp_path / "ds",
+            key=study_key,
+            scheduler=scheduler,
+            on_progress=seen.append,
+            as_of=AS_OF,
+        )
+    finally:
+        lock.release()
+    assert {p: sha256(p) for p in everything} == before  # read-only: not a byte changed
+    counts = report.counts
+    assert counts == {"inputs": 9, "included": 4, "excluded": 1, "erred": 4}
+    assert {p.path.name: p.code for p in report.problems} == {
+        "p0-copy.json": "duplicate",
+        "corrupt.heron": "corrupt",
+        "locked.heron": "busy",
+        "newer.heron": "newer_format",
+        "foreign.heron": "not_a_workbook",
+    }
+    assert [s.done for s in seen] == list(range(1, 10))
+    assert seen[-1] == BatchProgress(9, 9, 5, 0, 4)  # the duplicate is found at the end
+    lines = "\n".join(report.lines())
+    assert "locked.heron: another program kept the workbook locked" in lines
+
+
+def test_same_dataset_every_run_and_with_one_or_two_workers(
+    tmp_path: Path, inputs: Path, scheduler: str, study_key: StudyKey
+) -> None:
+    runs = {}
+    for name, options in (
+        ("first", {"scheduler": scheduler}),
+        ("again", {"scheduler": scheduler}),
+        ("one worker", {"workers": 1}),
+    ):
+        run_batch(
+            [inputs], tmp_path / name, key=study_key, free_text="scrubbed", as_of=AS_OF, **options
+        )
+        runs[name] = digests(tmp_path / name)
+    assert runs["first"] == runs["again"] == runs["one worker"]
+    assert len(runs["first"]) == 18
+
+
+def test_cli_batch(
+    tmp_path: Path,
+    inputs: Path,
+    scheduler: str,
+    key_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "ds"
+    args = ["batch", str(inputs), "--key-file", str(key_file)]
+    with pytest.raises(SystemExit) as ended:
+        main([*args, "--out", str(out), "--scheduler", scheduler, "--free-text", "scrubbed"])
+    stdout, stderr = capsys.readouterr()
+    assert ended.value.code == 0
+    assert f"Dataset: {out}" in stdout
+    assert "included 4" in stdout and "p0-copy.json" in stdout
+    assert "Traceback" not in stderr
+    assert (out / "manifest.json").exists()
+
+    os.chmod(key_file, 0o644)
+    for extra, message in (
+        ([], "chmod 600"),
+        (["--workers", "1", "--scheduler", scheduler], "not both"),
+    ):
+        with pytest.raises(SystemExit) as ended:
+            main([*args, "--out", str(tmp_path / "other"), *extra])
+        stdout, stderr = capsys.readouterr()
+        assert ended.value.code == 1
+        assert message in stderr
+        assert len(stderr.strip().splitlines()) == 1
+    os.chmod(key_file, 0o600)
+    with pytest.raises(SystemExit) as ended:
+        main([*args, "--out", str(out)])  # the dataset folder is not empty
+    _, stderr = capsys.readouterr()
+    assert ended.value.code == 1
+    assert "already exists" in stderr
