@@ -20,6 +20,7 @@ from heron_research.errors import (
     NotAWorkbookError,
     RecordNotFoundError,
     RecordValidationError,
+    WorkbookBusyError,
     WorkbookCorruptError,
     WorkbookError,
     WorkbookExistsError,
@@ -1007,3 +1008,22 @@ def test_stamps_round_trip() -> None:
     moment = datetime(2025, 3, 14, 18, 30, 5, 123456, tzinfo=UTC)
     assert parse_stamp(stamp(moment)) == moment
     assert parse_stamp(stamp(moment)).tzinfo is UTC
+
+
+def test_opening_a_locked_workbook_says_busy_not_damaged(
+    workbook_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import heron_research.workbook.store as store
+
+    Workbook.create(workbook_path).close()
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(workbook_path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("INSERT INTO meta (key, value) VALUES ('lock-test', 'x')")
+        with pytest.raises(WorkbookBusyError, match="busy"):
+            Workbook.open(workbook_path)
+    finally:
+        holder.close()
+    Workbook.open(workbook_path).close()

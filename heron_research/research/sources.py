@@ -261,8 +261,6 @@ def stored_rows(
 
 def classify_error(exc: BaseException) -> str:
     """The ERROR_REASONS code for an exception raised while reading an input."""
-    if isinstance(exc, WorkbookCorruptError) and "database is locked" in str(exc):
-        return "busy"  # Workbook.open reports a lock met while opening as damage
     for kind, code in (
         (ChangedWhileReading, "changed"),
         (WorkbookNotFoundError, "missing"),

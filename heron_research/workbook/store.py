@@ -129,6 +129,34 @@ def _when_columns(record: Record) -> tuple[str | None, str | None]:
     return when.isoformat(), None
 
 
+def _sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> WorkbookError:
+    """The package's error for an SQLite error on ``path``, in words a person can act on."""
+    text = str(exc).lower()
+    if not isinstance(exc, sqlite3.OperationalError):
+        return WorkbookCorruptError(f"{path} is damaged and cannot be read ({exc})", path)
+    if "locked" in text or "busy" in text:
+        return WorkbookBusyError(
+            f"{path} is busy: another program kept it locked for more than "
+            f"{BUSY_TIMEOUT_S:.0f} s. Nothing was lost; try again.",
+            path,
+        )
+    if "readonly" in text or "read-only" in text:
+        return WorkbookReadOnlyError(
+            f"{path} cannot be written (it is read-only). Nothing was changed.", path
+        )
+    if "disk is full" in text or "full" in text:
+        return WorkbookError(
+            f"the disk holding {path} is full; this entry was not saved. Free some space "
+            "and save again.",
+            path,
+        )
+    if "disk i/o" in text:
+        return WorkbookError(
+            f"the disk reported an error writing {path}; this entry was not saved.", path
+        )
+    return WorkbookError(f"{path}: {exc}", path)
+
+
 class Workbook:
     """A client's workbook file. Use :meth:`create` or :meth:`open`, ideally in ``with``."""
 
@@ -242,9 +270,7 @@ class Workbook:
         except sqlite3.DatabaseError as exc:
             if db is not None:
                 db.close()
-            raise WorkbookCorruptError(
-                f"{path} is damaged and cannot be read ({exc})", path
-            ) from None
+            raise _sqlite_error(path, exc) from None
         except BaseException:
             if db is not None:
                 db.close()
@@ -296,35 +322,8 @@ class Workbook:
             )
         try:
             yield
-        except sqlite3.OperationalError as exc:
-            text = str(exc).lower()
-            if "locked" in text or "busy" in text:
-                raise WorkbookBusyError(
-                    f"{self.path} is busy: another program kept it locked for more than "
-                    f"{BUSY_TIMEOUT_S:.0f} s. Nothing was lost; try again.",
-                    self.path,
-                ) from None
-            if "readonly" in text or "read-only" in text:
-                raise WorkbookReadOnlyError(
-                    f"{self.path} cannot be written (it is read-only). Nothing was changed.",
-                    self.path,
-                ) from None
-            if "disk is full" in text or "full" in text:
-                raise WorkbookError(
-                    f"the disk holding {self.path} is full; this entry was not saved. Free "
-                    "some space and save again.",
-                    self.path,
-                ) from None
-            if "disk i/o" in text:
-                raise WorkbookError(
-                    f"the disk reported an error writing {self.path}; this entry was not saved.",
-                    self.path,
-                ) from None
-            raise WorkbookError(f"{self.path}: {exc}", self.path) from None
         except sqlite3.DatabaseError as exc:
-            raise WorkbookCorruptError(
-                f"{self.path} is damaged and cannot be read ({exc})", self.path
-            ) from None
+            raise _sqlite_error(self.path, exc) from None
 
     @contextmanager
     def atomic(self, *, write: bool = True) -> Iterator[None]:
