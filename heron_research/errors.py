@@ -16,8 +16,13 @@ caller would expect, so ``except ValueError`` keeps working::
     │   ├── WorkbookReadOnlyError (PermissionError)
     │   └── RecordNotFoundError (KeyError)
     ├── ExportFormatError (ValueError)         a portable JSON export that does not match its schema
-    ├── ReportError                            (report issue)
-    └── ResearchError                          (research issue)
+    ├── ReportError                            a report could not be made
+    │   └── SectionFailedError                 (reports.runner) one section failed; names it
+    └── ResearchError                          the research batch refused its inputs
+        ├── StudyKeyError (ValueError)         (research.errors) a missing or weak study key
+        │   └── StudyKeyExposedError (PermissionError)  the key file is readable by others
+        ├── NoInputsError (FileNotFoundError)  nothing to read where the inputs were named
+        └── DatasetExistsError (FileExistsError)  the output folder is not empty
 
 Errors carry the data a caller needs (the path, the field, the versions) and a message
 that says what to do, written for the person who will read it.
