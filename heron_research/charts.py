@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "checkin_scores",
+    "cohort_compliance",
+    "cohort_decisions",
+    "cohort_trajectory",
     "decision_share",
     "emotion_families",
     "episodes_over_time",
@@ -415,6 +418,89 @@ def intervention_agreement(pairs: pd.DataFrame) -> alt.Chart:
     )
     text = base.mark_text(fontSize=11).encode(text="interventions:Q")
     return _finish(alt.layer(heat, text), 200)  # type: ignore[arg-type]
+
+
+# --- cohort (research dataset) -----------------------------------------------------------
+
+
+def _week_axis(title: str = "Programme week") -> alt.X:
+    import altair as alt
+
+    return alt.X("week:Q", title=title, axis=alt.Axis(tickMinStep=1, format="d"))
+
+
+def cohort_compliance(distribution: pd.DataFrame) -> alt.Chart:
+    """Participant-weeks by number of entries (bars; the last bar is "cap or more")."""
+    import altair as alt
+
+    values = _values(distribution, ["label", "weeks", "share"])
+    chart = (
+        _chart(values, "Participant-weeks by number of entries")
+        .mark_bar(color="#5b9bd0")
+        .encode(
+            x=alt.X(
+                "label:N",
+                title="Entries in the week",
+                sort=list(distribution["label"]),
+                axis=alt.Axis(labelAngle=0),
+            ),
+            y=alt.Y("weeks:Q", title="Participant-weeks", axis=alt.Axis(tickMinStep=1)),
+        )
+    )
+    return _finish(chart, 180)
+
+
+def cohort_trajectory(
+    trajectory: pd.DataFrame, y_title: str = "Mean intensity (0-10)"
+) -> alt.Chart:
+    """Mean over participants per block of programme weeks, one line per series, with the
+    95% interval as a band (where there is one)."""
+    import altair as alt
+
+    values = _values(trajectory, ["series", "week", "mean", "ci_low", "ci_high", "participants"])
+    base = _chart(values, f"{y_title} over programme weeks, with 95% intervals").encode(
+        x=_week_axis(), color=alt.Color("series:N", title=None)
+    )
+    band = (
+        base.transform_filter("isValid(datum.ci_low)")
+        .mark_area(opacity=0.18)
+        .encode(y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q")
+    )
+    line = base.mark_line(point=True).encode(y=alt.Y("mean:Q", title=y_title))
+    return _finish(alt.layer(band, line), 220)  # type: ignore[arg-type]
+
+
+def cohort_decisions(share: pd.DataFrame) -> alt.Chart:
+    """How focus decisions were made in each block of programme weeks (stacked shares)."""
+    import altair as alt
+
+    from heron_research.analysis.cohort import DECIDED_BY
+
+    rows = [
+        {"week": int(r["week"]), "decided_by": name, "decisions": int(r[name])}
+        for _, r in share.iterrows()
+        for name in DECIDED_BY
+    ]
+    chart = (
+        _chart(rows, "How decisions were made over programme weeks")
+        .mark_bar()
+        .encode(
+            x=alt.X("week:O", title="Programme weeks (first week of each block)"),
+            y=alt.Y(
+                "decisions:Q",
+                title="Share of decisions",
+                stack="normalize",
+                axis=alt.Axis(format="%"),
+            ),
+            color=alt.Color(
+                "decided_by:N",
+                title="Decided by",
+                scale=alt.Scale(domain=list(DECIDED_BY), range=list(DECIDED_COLOURS.values())),
+            ),
+            order=alt.Order("decided_by:N"),
+        )
+    )
+    return _finish(chart, 180)
 
 
 # --- rendering ---------------------------------------------------------------------------

@@ -260,6 +260,18 @@ def batch(
         click.echo(line)
 
 
+@cli.command(name="cohort-report")
+@click.argument("dataset", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", type=_PATH, help="HTML file [default: beside DATASET, DATASET-cohort.html]")
+@click.option("--keep-notebook", is_flag=True, help="Keep the executed notebook beside the report.")
+def cohort_report(dataset: Path, out: Path | None, keep_notebook: bool) -> None:
+    """Write the offline HTML cohort report on a research DATASET folder and print its path."""
+    from heron_research.reports import run_cohort_report
+
+    result = run_cohort_report(dataset, out=out, keep_notebook=keep_notebook)
+    click.echo(str(result.path))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every user error into one line and exit code 1."""
     try:

@@ -1052,6 +1052,7 @@ class _HypothesisState:
     supports: int = 0
     contradicts: int = 0
     last_update: datetime | None = None
+    created_at: datetime | None = None
     revised: bool = False
     looked: bool = False
     used: set[str] = field(default_factory=set)
@@ -1165,6 +1166,13 @@ class DemoStory:
     def _shared(self, at: datetime, research_share: float) -> Sharing:
         """The sharing a client would choose: research sometimes, while consented."""
         if self._research_on(at) and self._rng.random() < research_share:
+            return RESEARCH
+        return PRACTITIONER
+
+    def _for_research(self, at: datetime, created: datetime | None = None) -> Sharing:
+        """The sharing of a record the client always shares for research while consented
+        (hypotheses, cycles, decisions, reviews): no random draw, so the story is unchanged."""
+        if self._research_on(at) and self._research_on(created or at):
             return RESEARCH
         return PRACTITIONER
 
@@ -1662,6 +1670,7 @@ class DemoStory:
             topic = rng.choice(_TOPICS)
             decision = FocusDecision(
                 id=self._id(),
+                sharing=self._for_research(at),
                 decided_on=day,
                 topic=topic,
                 decision=rng.choice(_DECISIONS[topic]),
@@ -1833,6 +1842,7 @@ class DemoStory:
 
     def _update_hypothesis(self, state: _HypothesisState, at: datetime) -> None:
         rng, plan = self._rng, state.plan
+        state.created_at = state.created_at or at
         day = at.astimezone(TIME_ZONE).date()
         p = self.progress(day)
         status = plan.schedule[0][1]
@@ -1883,7 +1893,9 @@ class DemoStory:
             at,
             ProjectionHypothesis(
                 id=state.id,
-                sharing=PRIVATE if p < plan.private_until else PRACTITIONER,
+                sharing=PRIVATE
+                if p < plan.private_until
+                else self._for_research(at, state.created_at),
                 opened_on=state.opened_on,
                 person_id=self._people.get(plan.person) if plan.person else None,
                 situation=plan.situation,
@@ -1918,6 +1930,7 @@ class _CycleRun:
     id: str
     start: date
     days: int
+    created_at: datetime | None = None
 
     def step(self, story: DemoStory, phase: str) -> Callable[[datetime], None]:
         def run(at: datetime) -> None:
@@ -1935,7 +1948,9 @@ class _CycleRun:
             limit = {"observing": 6, "abandoned": 4}.get(phase, 10)
             fields: dict[str, Any] = {
                 "id": self.id,
-                "sharing": plan.sharing,
+                "sharing": plan.sharing
+                if plan.sharing is PRIVATE
+                else story._for_research(at, self.created_at),
                 "question": plan.question,
                 "plan": plan.plan,
                 "started_on": self.start,
@@ -1962,6 +1977,7 @@ class _CycleRun:
                 fields["ends_on"] = at.astimezone(TIME_ZONE).date()
             else:
                 fields["ends_on"] = self.start + timedelta(days=self.days)
+            self.created_at = self.created_at or at
             story._emit(at, InquiryCycle(**fields))
 
         return run
@@ -2009,6 +2025,7 @@ class _ReviewPlan:
             client_view, practitioner_view, agreed = views
             review = PeerReview(
                 id=self.id,
+                sharing=story._for_research(at),
                 held_on=self.held_on,
                 period_start=self.period_start,
                 period_end=self.held_on,
@@ -2049,6 +2066,7 @@ class _ReviewPlan:
                 at + timedelta(minutes=30),
                 FocusDecision(
                     id=story._id(),
+                    sharing=story._for_research(at),
                     decided_on=self.held_on,
                     topic="method" if self.dissent else "continuation",
                     decision=decision,

@@ -1,7 +1,8 @@
 """Reports: papermill-run notebooks exported to self-contained, printable HTML.
 
 * :func:`run_report` (``heron-research report``): run the peer-review or hand-over
-  notebook on a workbook and write one offline HTML page; see
+  notebook on a workbook and write one offline HTML page; :func:`run_cohort_report`
+  (``heron-research cohort-report``) the same for a research dataset; see
   :mod:`heron_research.reports.runner`.
 * :mod:`~heron_research.reports.review` and :mod:`~heron_research.reports.handover`: the
   section functions the notebooks call, one per cell.
@@ -12,6 +13,11 @@ Importing this package is light; the runner imports papermill and nbconvert when
 
 from __future__ import annotations
 
-from heron_research.reports.runner import ReportResult, SectionFailedError, run_report
+from heron_research.reports.runner import (
+    ReportResult,
+    SectionFailedError,
+    run_cohort_report,
+    run_report,
+)
 
-__all__ = ["ReportResult", "SectionFailedError", "run_report"]
+__all__ = ["ReportResult", "SectionFailedError", "run_cohort_report", "run_report"]

@@ -42,7 +42,14 @@ from heron_research.visibility import Audience
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["ReportResult", "SectionFailedError", "default_out", "failed_section", "run_report"]
+__all__ = [
+    "ReportResult",
+    "SectionFailedError",
+    "default_out",
+    "failed_section",
+    "run_cohort_report",
+    "run_report",
+]
 
 ENGINE = "heron-research"
 #: what the kernel imports while it starts (in the kernel's own process)
@@ -265,40 +272,16 @@ def run_report(
         raise ReportError(f"{target} should end in .html")
     _private_folder(target.parent)
 
-    work = Path(tempfile.mkdtemp(prefix="heron-report-"))
-    km = None
-    try:
-        km = _start_kernel(work)
-        with without_optional():
-            import papermill  # noqa: F401  (while the kernel starts)
-
-        # nbconvert's exporter is made while the notebook runs
-        exporter = _Background(_make_exporter, "nbconvert exporter")
-        parameters = {
-            "workbook": str(source.resolve()),
-            "since": start.isoformat() if start else None,
-            "until": end.isoformat(),
-            "audience": audience,
-            "title": title,
-        }
-        executed = work / "report.ipynb"
-        with as_file(notebook_file(KINDS[kind])) as shipped:
-            template = Path(notebook) if notebook is not None else shipped
-            nb = _execute(template, executed, parameters, km, target)
-        km = None  # the engine shut it down
-        summary = _summary(nb)
-        from heron_research.reports.export import to_html
-
-        page = to_html(nb, title=title or TITLES[kind], exporter=exporter.result())
-        _write_private(target, page.encode("utf-8"))
-        kept = None
-        if keep_notebook:
-            kept = target.with_suffix(".ipynb")
-            _write_private(kept, executed.read_bytes())
-    finally:
-        if km is not None:
-            _stop_kernel(km)
-        shutil.rmtree(work, ignore_errors=True)
+    parameters = {
+        "workbook": str(source.resolve()),
+        "since": start.isoformat() if start else None,
+        "until": end.isoformat(),
+        "audience": audience,
+        "title": title,
+    }
+    summary, kept = _render(
+        KINDS[kind], parameters, target, title or TITLES[kind], notebook, keep_notebook
+    )
     return ReportResult(
         path=target,
         kind=kind,
@@ -309,6 +292,93 @@ def run_report(
         notebook=kept,
         seconds=time.monotonic() - started,
     )
+
+
+COHORT_NOTEBOOK = "cohort_report.ipynb"
+COHORT_TITLE = "Cohort report"
+
+
+def run_cohort_report(
+    dataset: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    keep_notebook: bool = False,
+    title: str | None = None,
+    notebook: str | os.PathLike[str] | None = None,
+) -> ReportResult:
+    """Run the cohort report on a research ``dataset`` folder and write one offline HTML file.
+
+    ``out`` defaults to ``<dataset>-cohort.html`` beside the folder. The dataset is opened
+    (and its tables checked against the manifest) before any kernel starts. The result's
+    ``kind`` is ``"cohort"``, its ``audience`` ``"research"`` and its ``until`` the day the
+    report was made.
+    """
+    from heron_research.errors import ResearchError
+    from heron_research.research.dataset import open_dataset
+
+    started = time.monotonic()
+    source = Path(dataset)
+    if not source.exists():
+        raise ResearchError(f"{source}: no such dataset folder")
+    open_dataset(source)  # a clear error now, before any kernel
+    target = Path(out) if out is not None else source.with_name(f"{source.name}-cohort.html")
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ReportError(f"{target} should end in .html")
+    _private_folder(target.parent)
+    parameters = {"dataset": str(source.resolve()), "title": title}
+    summary, kept = _render(
+        COHORT_NOTEBOOK, parameters, target, title or COHORT_TITLE, notebook, keep_notebook
+    )
+    return ReportResult(
+        path=target,
+        kind="cohort",
+        audience="research",
+        since=None,
+        until=date.today(),
+        fingerprint=str(summary["fingerprint"]),
+        notebook=kept,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _render(
+    shipped_name: str,
+    parameters: dict[str, Any],
+    target: Path,
+    title: str,
+    notebook: str | os.PathLike[str] | None,
+    keep_notebook: bool,
+) -> tuple[dict[str, Any], Path | None]:
+    """Execute a report notebook with ``parameters`` and write ``target``: (cover summary,
+    kept notebook or None)."""
+    work = Path(tempfile.mkdtemp(prefix="heron-report-"))
+    km = None
+    try:
+        km = _start_kernel(work)
+        with without_optional():
+            import papermill  # noqa: F401  (while the kernel starts)
+
+        # nbconvert's exporter is made while the notebook runs
+        exporter = _Background(_make_exporter, "nbconvert exporter")
+        executed = work / "report.ipynb"
+        with as_file(notebook_file(shipped_name)) as shipped:
+            template = Path(notebook) if notebook is not None else shipped
+            nb = _execute(template, executed, parameters, km, target)
+        km = None  # the engine shut it down
+        summary = _summary(nb)
+        from heron_research.reports.export import to_html
+
+        page = to_html(nb, title=title, exporter=exporter.result())
+        _write_private(target, page.encode("utf-8"))
+        kept = None
+        if keep_notebook:
+            kept = target.with_suffix(".ipynb")
+            _write_private(kept, executed.read_bytes())
+    finally:
+        if km is not None:
+            _stop_kernel(km)
+        shutil.rmtree(work, ignore_errors=True)
+    return summary, kept
 
 
 def _make_exporter() -> Any:
