@@ -6,7 +6,11 @@ than one conftest under ``tests/``).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from heron_research.principles import current_principles
@@ -146,3 +150,36 @@ def one_of_each_kind() -> list[Record]:
     ]
     assert sorted(r.kind for r in records) == sorted(RECORD_TYPES)
     return records
+
+
+def run_nbval(
+    notebooks: Sequence[Path], folder: Path, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run nbval (``--nbval-lax``) over ``notebooks`` in a separate pytest, from ``folder``.
+
+    The inner pytest gets an empty config of its own so the project's settings (strict
+    warnings, markers, test paths) do not apply to the notebooks' kernels.
+    """
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-c",
+            str(folder / "pytest.ini"),
+            "--rootdir",
+            str(folder),
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            *map(str, notebooks),
+        ],
+        cwd=folder,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import run_nbval
 
 from heron_research.records import EmotionEpisode, Person
 from heron_research.workbook import Workbook
@@ -54,29 +53,8 @@ def test_form_notebooks_run_under_nbval(tmp_path: Path) -> None:
                 people=[person.id],
             )
         )
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = {**os.environ, "HERON_WORKBOOK": str(workbook)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-c",
-            str(tmp_path / "pytest.ini"),
-            "--rootdir",
-            str(tmp_path),
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            *map(str, FORM_NOTEBOOKS),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_nbval(FORM_NOTEBOOKS, tmp_path, env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "passed" in result.stdout
 

@@ -12,14 +12,13 @@ import json
 import os
 import re
 import stat
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import nbformat
 import pytest
+from support import run_nbval
 
 from heron_research.cli import main
 from heron_research.demo import generate_demo
@@ -481,30 +480,8 @@ def test_report_notebooks_hold_calls_not_logic(path: Path) -> None:
 def test_report_notebooks_run_under_nbval(tmp_path: Path) -> None:
     """nbval runs the notebooks as committed: ``workbook = ""`` means $HERON_WORKBOOK, and
     without it a small synthetic sample made in a private temporary folder."""
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = {k: v for k, v in os.environ.items() if k != "HERON_WORKBOOK"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-c",
-            str(tmp_path / "pytest.ini"),
-            "--rootdir",
-            str(tmp_path),
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            *map(str, NOTEBOOKS),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_nbval(NOTEBOOKS, tmp_path, env)
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert f"{2 + 11 + 2 + 7} passed" in done.stdout

@@ -13,13 +13,12 @@ import math
 import os
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from research_helpers import AS_OF, build_workbook, participant_records
+from support import run_nbval
 
 from heron_research.analysis import cohort as analysis
 from heron_research.cli import main
@@ -376,30 +375,8 @@ def test_cohort_notebook_holds_calls_not_logic() -> None:
 
 def test_cohort_notebook_runs_under_nbval(tmp_path: Path) -> None:
     """As committed: ``dataset = ""`` and no $HERON_DATASET means the synthetic sample."""
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = {k: v for k, v in os.environ.items() if k != "HERON_DATASET"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-c",
-            str(tmp_path / "pytest.ini"),
-            "--rootdir",
-            str(tmp_path),
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            str(NOTEBOOK),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_nbval([NOTEBOOK], tmp_path, env)
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert f"{2 + len(SECTIONS)} passed" in done.stdout
