@@ -129,6 +129,17 @@ def _when_columns(record: Record) -> tuple[str | None, str | None]:
     return when.isoformat(), None
 
 
+def _on_read_only_disk(path: Path) -> bool:
+    """Whether ``path``'s folder is on a read-only filesystem or cannot be written."""
+    folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(folder, os.W_OK)
+
+
 def _sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> WorkbookError:
     """The package's error for an SQLite error on ``path``, in words a person can act on."""
     text = str(exc).lower()
@@ -143,6 +154,13 @@ def _sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> WorkbookError:
     if "readonly" in text or "read-only" in text:
         return WorkbookReadOnlyError(
             f"{path} cannot be written (it is read-only). Nothing was changed.", path
+        )
+    if "unable to open" in text and _on_read_only_disk(path):
+        return WorkbookReadOnlyError(
+            f"{path} is on a read-only disk or in a read-only folder, where a workbook "
+            "cannot be opened (it needs to write its journal beside it). Copy it somewhere "
+            "you can write and open the copy. Nothing was changed.",
+            path,
         )
     if "disk is full" in text or "full" in text:
         return WorkbookError(
