@@ -326,31 +326,35 @@ def hypothesis_confidence(confidence: pd.DataFrame) -> alt.Chart:
     return _finish(chart, 200)
 
 
-def decision_share(share: pd.DataFrame) -> alt.Chart:
-    """Share of each month's decisions made by autonomy, co-operation and hierarchy."""
+def _stacked_decisions(base: alt.Chart, x: Any) -> alt.Chart:
+    """Bars of decision counts along ``x``, stacked to shares by how they were decided."""
     import altair as alt
 
     from heron_research.analysis.progress import DECIDED_BY
 
+    return base.mark_bar().encode(
+        x=x,
+        y=alt.Y(
+            "decisions:Q",
+            title="Share of decisions",
+            stack="normalize",
+            axis=alt.Axis(format="%"),
+        ),
+        color=alt.Color(
+            "decided_by:N",
+            title="Decided by",
+            scale=alt.Scale(domain=list(DECIDED_BY), range=list(DECIDED_COLOURS.values())),
+        ),
+        order=alt.Order("decided_by:N"),
+    )
+
+
+def decision_share(share: pd.DataFrame) -> alt.Chart:
+    """Share of each month's decisions made by autonomy, co-operation and hierarchy."""
+
     values = _values(share, ["start", "month", "decided_by", "decisions", "share"])
-    chart = (
-        _chart(values, "How decisions were made, month by month")
-        .mark_bar()
-        .encode(
-            x=_month_axis("start"),
-            y=alt.Y(
-                "decisions:Q",
-                title="Share of decisions",
-                stack="normalize",
-                axis=alt.Axis(format="%"),
-            ),
-            color=alt.Color(
-                "decided_by:N",
-                title="Decided by",
-                scale=alt.Scale(domain=list(DECIDED_BY), range=list(DECIDED_COLOURS.values())),
-            ),
-            order=alt.Order("decided_by:N"),
-        )
+    chart = _stacked_decisions(
+        _chart(values, "How decisions were made, month by month"), _month_axis("start")
     )
     return _finish(chart, 180)
 
@@ -481,24 +485,9 @@ def cohort_decisions(share: pd.DataFrame) -> alt.Chart:
         for _, r in share.iterrows()
         for name in DECIDED_BY
     ]
-    chart = (
-        _chart(rows, "How decisions were made over programme weeks")
-        .mark_bar()
-        .encode(
-            x=alt.X("week:O", title="Programme weeks (first week of each block)"),
-            y=alt.Y(
-                "decisions:Q",
-                title="Share of decisions",
-                stack="normalize",
-                axis=alt.Axis(format="%"),
-            ),
-            color=alt.Color(
-                "decided_by:N",
-                title="Decided by",
-                scale=alt.Scale(domain=list(DECIDED_BY), range=list(DECIDED_COLOURS.values())),
-            ),
-            order=alt.Order("decided_by:N"),
-        )
+    chart = _stacked_decisions(
+        _chart(rows, "How decisions were made over programme weeks"),
+        alt.X("week:O", title="Programme weeks (first week of each block)"),
     )
     return _finish(chart, 180)
 
