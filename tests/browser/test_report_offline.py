@@ -27,8 +27,8 @@ IMAGE = '<img src=x onerror="window.__pwned=2;alert(2)">'
 
 
 @pytest.fixture(scope="module")
-def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
-    """A peer-review report on a workbook full of markup typed by the client."""
+def hostile_workbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workbook full of markup typed by the client."""
     root = tmp_path_factory.mktemp("hostile")
     path = root / "client.heron"
     with Workbook.create(path) as wb:
@@ -54,41 +54,62 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
                 reaction=SCRIPT,
                 echoes=IMAGE,
                 unprocessed_emotion="grief",
+                status="supported",
             )
         )
-    return run_report(path, out=root / "out" / "report.html")
+    return path
+
+
+@pytest.fixture(scope="module")
+def hostile_report(hostile_workbook: Path) -> ReportResult:
+    """The peer-review report on the hostile workbook."""
+    return run_report(hostile_workbook, out=hostile_workbook.parent / "out" / "report.html")
+
+
+def assert_inert_offline(browser: Browser, report: Path) -> str:
+    """Open ``report`` in Chromium: no request but the file, no script, no dialog, no
+    image; returns the page's text."""
+    context = browser.new_context(java_script_enabled=True)
+    try:
+        page = context.new_page()
+        requests: list[str] = []
+        failed: list[str] = []
+        dialogs: list[str] = []
+        errors: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        url = report.as_uri()
+        page.goto(url, wait_until="load")
+        page.wait_for_load_state("networkidle")
+        assert requests == [url]
+        assert failed == []
+        assert dialogs == []
+        assert errors == []
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.locator("script").count() == 0
+        assert page.locator("img").count() == 0
+        return page.inner_text("body")
+    finally:
+        context.close()
+
+
+def test_handover_report_shows_hostile_text_inert(browser: Browser, hostile_workbook: Path) -> None:
+    report = run_report(
+        hostile_workbook, kind="handover", out=hostile_workbook.parent / "out" / "handover.html"
+    )
+    body = assert_inert_offline(browser, report.path)
+    assert SCRIPT in body  # the supported hypothesis's reaction, as typed
 
 
 def test_report_opens_offline_with_no_request_and_no_script(
     browser: Browser, hostile_report: ReportResult
 ) -> None:
-    context = browser.new_context(java_script_enabled=True)
-    page = context.new_page()
-    requests: list[str] = []
-    failed: list[str] = []
-    dialogs: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("requestfailed", lambda r: failed.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    url = hostile_report.path.as_uri()
-
-    page.goto(url, wait_until="load")
-    page.wait_for_load_state("networkidle")
-
-    assert requests == [url]
-    assert failed == []
-    assert dialogs == []
-    assert errors == []
-    assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert page.locator("script").count() == 0
-    assert page.locator("img").count() == 0
-    body = page.inner_text("body")
+    body = assert_inert_offline(browser, hostile_report.path)
     assert SCRIPT in body  # shown as the text the client typed
     assert IMAGE in body
-    assert page.locator("svg").count() >= 3
-    context.close()
+    assert hostile_report.path.read_text(encoding="utf-8").count("<svg") >= 3  # charts inline
 
 
 def test_report_prints_with_a_page_per_section(
