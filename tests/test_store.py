@@ -1027,3 +1027,16 @@ def test_opening_a_locked_workbook_says_busy_not_damaged(
     finally:
         holder.close()
     Workbook.open(workbook_path).close()
+
+
+def test_change_count_grows_with_every_change_from_any_connection(
+    workbook: Workbook, make_episode: Callable[..., EmotionEpisode]
+) -> None:
+    start = workbook.change_count()
+    stored = workbook.save(make_episode())
+    after_save = workbook.change_count()
+    workbook.delete(stored.id)
+    after_delete = workbook.change_count()
+    with Workbook.open(workbook.path) as other:
+        other.restore(stored.id)
+    assert start < after_save < after_delete < workbook.change_count()

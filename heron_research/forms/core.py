@@ -62,6 +62,7 @@ class FormContext:
     ) -> None:
         self.workbook = workbook if isinstance(workbook, Workbook) else Workbook.open(workbook)
         self.audience = Audience(audience)
+        self._read: dict[tuple[str, bool], tuple[int, list[StoredRecord]]] = {}
         self._listeners: list[Callable[[str], None]] = []
 
     def on_change(self, listener: Callable[[str], None]) -> None:
@@ -75,7 +76,17 @@ class FormContext:
     def records(self, kind: str, *, include_deleted: bool = False) -> list[StoredRecord]:
         """Entries of ``kind`` this app's user may see (deleted ones only for the client)."""
         include_deleted = include_deleted and self.audience is Audience.CLIENT
-        return self.workbook.records(kind, audience=self.audience, include_deleted=include_deleted)
+        # option lists (people, episodes...) are asked for by many fields after each save:
+        # read a kind again only when the workbook has changed since it was last read
+        version = self.workbook.change_count()
+        key = (kind, include_deleted)
+        cached = self._read.get(key)
+        if cached is None or cached[0] != version:
+            rows = self.workbook.records(
+                kind, audience=self.audience, include_deleted=include_deleted
+            )
+            cached = self._read[key] = (version, rows)
+        return list(cached[1])
 
 
 def _status_html(kind: str, lines: Sequence[str]) -> str:

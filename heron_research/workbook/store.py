@@ -675,6 +675,13 @@ class Workbook:
         stored = self.records(kind, since=since, until=until, audience=audience)
         return {name: build_frame(name, stored) for name in table_names(kind)}
 
+    def change_count(self) -> int:
+        """A number that grows with every save, deletion and restore, from any process:
+        while it stays the same, nothing read from the workbook has changed."""
+        with self._errors():
+            row = self._db.execute("SELECT coalesce(max(rowid), 0) FROM revisions").fetchone()
+        return int(row[0])
+
     def counts(self, *, include_deleted: bool = False) -> dict[str, int]:
         """How many records of each kind the workbook holds (every kind listed)."""
         where = "" if include_deleted else "WHERE deleted_at IS NULL"
