@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format schema bench clean
+.PHONY: demo test lint format schema bench reliability clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ schema: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_speed.py
 	$(BIN)/python benchmarks/report_speed.py
+
+# issue 6's figures: the reliability tier at full scale (about half an hour)
+reliability: $(STAMP)
+	$(BIN)/python benchmarks/reliability.py --markdown benchmarks/reliability-figures.md
 
 clean:
 	rm -rf $(VENV) demo build dist .pytest_cache .ruff_cache

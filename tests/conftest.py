@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from figures import Figures, Scale
 from support import StepClock, consent_entry, episode_data, one_of_each_kind
 
 from heron_research.records import (
@@ -72,3 +73,15 @@ def local_timezone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], 
     yield use
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture(scope="session")
+def scale() -> Scale:
+    """The reliability tier's scale: ``test`` by default, ``full`` for the benchmark."""
+    return Scale.from_env()
+
+
+@pytest.fixture(scope="session")
+def figures() -> Figures:
+    """Where reliability tests record what they measured (see ``tests/figures.py``)."""
+    return Figures.from_env()

@@ -18,11 +18,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from figures import Figures
 from support import StepClock, one_of_each_kind
 
 import heron_research.workbook.store as store
@@ -30,7 +32,10 @@ from heron_research.cli import main
 from heron_research.workbook import SCHEMA_VERSION, Workbook
 from heron_research.workbook.portable import write_export
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.reliability, pytest.mark.unit]
+
+#: refusals checked in this module, for the summary figure at the end
+TRIED: Counter[str] = Counter()
 
 KEY_TEXT = b"reliability-tier-study-key-7Qm2-not-for-real-use"
 
@@ -231,12 +236,14 @@ def test_workbook_commands_refuse_bad_workbooks(
 ) -> None:
     path, expected = bad_file(bad)
     before = sha256(path)
+    TRIED["tried"] += 1
     code, out, err = run(capsys, *WORKBOOK_COMMANDS[command](path, tmp_path))
     assert_one_line(code, out, err, path, expected)
     assert sha256(path) == before
     assert not (tmp_path / "out.json").exists()
     assert not (tmp_path / "report.html").exists()
     assert not path.with_suffix(".ipynb").exists()  # lab made no notebook for it
+    TRIED["clear"] += 1
 
 
 @pytest.mark.parametrize("bad", sorted([*EXPORTS, "random-bytes", "truncated"]))
@@ -251,6 +258,7 @@ def test_import_refuses_bad_exports(
         expected = "cannot read"  # neither is UTF-8 text
     before = sha256(path)
     target = tmp_path / "new.heron"
+    TRIED["tried"] += 1
     code, out, err = run(capsys, "import", path, target)
     assert_one_line(code, out, err, path, expected)
     if bad in EXPORTS:
@@ -258,6 +266,7 @@ def test_import_refuses_bad_exports(
     assert sha256(path) == before
     assert not target.exists()  # no half-made workbook left behind
     assert not list(tmp_path.glob("new.heron*"))
+    TRIED["clear"] += 1
 
 
 # --- batch: the bad ones are listed, the good one processed ---------------------------------
@@ -303,10 +312,14 @@ def test_batch_lists_every_bad_input_and_goes_on(
         capsys, "batch", inputs, "--out", out, "--key-file", key, "--scheduler", scheduler
     )
 
+    listed = [line.strip() for line in stdout.splitlines() if line.startswith("  ")]
+    named = sum(1 for path in bad if sum(f"{path}:" in line for line in listed) == 1)
+    TRIED["batch bad inputs"] = len(bad)
+    TRIED["batch bad inputs named once with a reason"] = named
+    TRIED["batch good inputs included"] = int("included 1," in stdout)
     assert code == 0, (stdout, stderr)
     assert "Traceback" not in stdout + stderr
     assert f"Inputs: {len(bad) + 1}; included 1, excluded 0, erred {len(bad)}" in stdout
-    listed = [line.strip() for line in stdout.splitlines() if line.startswith("  ")]
     for path in bad:
         mine = [line for line in listed if f"{path}:" in line]
         assert len(mine) == 1, (path, listed)
@@ -323,6 +336,7 @@ def test_batch_lists_every_bad_input_and_goes_on(
     (tmp_path / "random").mkdir()
     (tmp_path / "random" / "manifest.json").write_bytes(os.urandom(512))
     (tmp_path / "empty").mkdir()
+    TRIED["tried"] += 3
     for folder, expected in (
         (broken, table.name),
         (tmp_path / "random", "manifest.json"),
@@ -336,3 +350,23 @@ def test_batch_lists_every_bad_input_and_goes_on(
         assert folder.name in lines[0] and expected in lines[0], lines
         assert {p: sha256(p) for p in folder.rglob("*") if p.is_file()} == sums
         assert not folder.with_name(f"{folder.name}-cohort.html").exists()
+        TRIED["clear"] += 1
+
+
+def test_zz_summary(figures: Figures) -> None:
+    """Record the figures for RELIABILITY.md; runs last in this file."""
+    figures.record(7, "bad input x command pairs tried", TRIED["tried"])
+    figures.record(7, "refused with one clear line, input unchanged", TRIED["clear"])
+    figures.record(
+        7,
+        "unclear refusals, tracebacks or changed inputs",
+        TRIED["tried"] - TRIED["clear"],
+        must_be_zero=True,
+    )
+    figures.record(
+        7,
+        "batch: bad inputs listed once with a reason / good input still included",
+        f"{TRIED['batch bad inputs named once with a reason']} of {TRIED['batch bad inputs']}"
+        f" / {TRIED['batch good inputs included']} of 1",
+    )
+    assert TRIED["tried"] == TRIED["clear"]

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from figures import Figures
 from support import StepClock, episode_data
 
 from heron_research.errors import HeronError, WorkbookError, WorkbookReadOnlyError
@@ -26,7 +27,7 @@ from heron_research.forms.core import RecordForm
 from heron_research.records import EmotionEpisode, validate_record
 from heron_research.workbook import Workbook
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.reliability, pytest.mark.unit]
 
 BIG = 19_000  # characters of situation per episode (20,000 allowed): a 1 MB disk fills fast
 MAX_SAVES = 500  # far more than fit: the loop must end in a refused save
@@ -96,6 +97,16 @@ def assert_intact(path: Path, saved: list[str]) -> None:
         db.close()
 
 
+def lost_saves(path: Path, saved: list[str]) -> int:
+    """How many acknowledged saves are not in the workbook (read without upgrading it)."""
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        present = {rid for (rid,) in db.execute("SELECT id FROM records")}
+    finally:
+        db.close()
+    return len(set(saved) - present)
+
+
 def assert_full_message(exc: BaseException, path: Path) -> None:
     text = str(exc)
     assert "\n" not in text and "Traceback" not in text
@@ -116,30 +127,40 @@ def fill_episode_form(form: RecordForm, situation: str) -> datetime:
     return when
 
 
-def test_saves_on_a_full_disk_fail_loudly_and_lose_nothing(tiny_disk: Path) -> None:
+def test_saves_on_a_full_disk_fail_loudly_and_lose_nothing(
+    tiny_disk: Path, figures: Figures
+) -> None:
     path = tiny_disk / "client.heron"
     wb = Workbook.create(path, clock=StepClock())
     try:
         saved, refused = fill_until_full(wb)
+        figures.record(3, "saves acknowledged before the 1 MB disk filled", len(saved))
         assert len(saved) >= 3, "the workbook should hold a few entries before the disk fills"
         assert_full_message(refused, path)
+        refusals = [refused]
         for n in range(3):  # still full: every further save is refused too, none silently
             with pytest.raises(WorkbookError) as again:
                 wb.save(episode(MAX_SAVES + n))
+            refusals.append(again.value)
             assert_full_message(again.value, path)
+        figures.record(3, "saves refused on the full disk, each saying so", len(refusals))
         # what was saved can still be read while the disk is full
         assert sorted(s.id for s in wb.records("emotion_episode")) == sorted(saved)
     finally:
         wb.close()
 
     remount(tiny_disk, "size=8m")  # space again: everything acknowledged is there
+    lost = lost_saves(path, saved)
+    figures.record(3, "silent failures (acknowledged saves missing)", lost, must_be_zero=True)
     assert_intact(path, saved)
     with Workbook.open(path) as wb:
         saved.append(wb.save(episode(-1)).id)
     assert_intact(path, saved)
 
 
-def test_the_episode_form_says_not_saved_and_keeps_what_was_typed(tiny_disk: Path) -> None:
+def test_the_episode_form_says_not_saved_and_keeps_what_was_typed(
+    tiny_disk: Path, figures: Figures
+) -> None:
     path = tiny_disk / "client.heron"
     wb = Workbook.create(path)
     try:
@@ -152,6 +173,8 @@ def test_the_episode_form_says_not_saved_and_keeps_what_was_typed(tiny_disk: Pat
         form.save_button.click()
 
         status = form.status.value
+        kept = form.field("situation").widget.value == typed
+        figures.record(3, "form refused on a full disk, typing kept", "yes" if kept else "NO")
         assert "Not saved" in status and "full" in status, status
         assert form.field("situation").widget.value == typed
         assert form.field("occurred_at").widget.value == when
@@ -168,7 +191,7 @@ def test_the_episode_form_says_not_saved_and_keeps_what_was_typed(tiny_disk: Pat
     assert_intact(path, saved)
 
 
-def test_a_read_only_disk_refuses_clearly(tiny_disk: Path) -> None:
+def test_a_read_only_disk_refuses_clearly(tiny_disk: Path, figures: Figures) -> None:
     path = tiny_disk / "client.heron"
     with Workbook.create(path) as wb:
         saved = [wb.save(episode(n)).id for n in range(3)]
@@ -194,7 +217,9 @@ def test_a_read_only_disk_refuses_clearly(tiny_disk: Path) -> None:
                 assert form.field("situation").widget.value == "typed on a read-only disk"
             finally:
                 wb.close()
-        assert path.read_bytes() == before
+        unchanged = path.read_bytes() == before
+        figures.record(3, "read-only disk: file unchanged, saves refused as read-only", unchanged)
+        assert unchanged
     finally:
         remount(tiny_disk, "rw")
     assert_intact(path, saved)

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from figures import Figures, Scale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -36,7 +37,10 @@ from heron_research.forms.fields import ComboField, ListField, TextField
 from heron_research.records import RECORD_TYPES, Record
 from heron_research.workbook import Workbook
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.reliability, pytest.mark.unit]
+
+#: examples per test: x1 in ``make test``, x5 for ``benchmarks/reliability.py`` (full scale)
+TIMES = Scale.from_env().pick(test=1, full=5)
 
 #: Inputs tried and their outcomes, across the whole module (printed by the summary test).
 TRIED: Counter[str] = Counter()
@@ -287,7 +291,7 @@ def test_hostile_data_is_a_record_or_a_named_rejection(kind: str, fuzz_workbook:
         derandomize=True,
         database=None,
         deadline=None,
-        max_examples=50,
+        max_examples=50 * TIMES,
         # a 1 MB string is drawn whole from a list, not byte by byte; the few examples
         # that carry one are slow to validate and store, which is what they are here for
         suppress_health_check=[HealthCheck.too_slow],
@@ -324,7 +328,7 @@ def test_episode_form_saves_or_says_not_saved(tmp_path_factory: pytest.TempPathF
             derandomize=True,
             database=None,
             deadline=None,
-            max_examples=30,
+            max_examples=30 * TIMES,
             # widgets are slow to build and redraw; the examples themselves are small
             suppress_health_check=[HealthCheck.too_slow],
         )
@@ -376,7 +380,7 @@ def test_every_form_text_field_saves_or_says_not_saved(
             derandomize=True,
             database=None,
             deadline=None,
-            max_examples=40,
+            max_examples=40 * TIMES,
             suppress_health_check=[HealthCheck.too_slow],  # widgets, as above
         )
         @given(name=st.sampled_from(sorted(forms)), texts=st.lists(text_values, min_size=12))
@@ -413,9 +417,23 @@ def test_every_form_text_field_saves_or_says_not_saved(
 # --- the figure -------------------------------------------------------------------------
 
 
-def test_zz_summary() -> None:
-    """Print the figure for RELIABILITY.md (visible with ``-s``); runs last in this file."""
+def test_zz_summary(figures: Figures) -> None:
+    """Record the figure for RELIABILITY.md (printed with ``-s``); runs last in this file."""
     tried = TRIED["record inputs"] + TRIED["form inputs"]
+    figures.record(5, "record inputs tried (every kind)", TRIED["record inputs"])
+    figures.record(5, "form inputs tried (every client form)", TRIED["form inputs"])
+    figures.record(5, "crashes", TRIED["crashes"], must_be_zero=True)
+    figures.record(
+        5,
+        "records accepted / round-tripped unchanged",
+        f"{TRIED['accepted']} / {TRIED['round trips']}",
+    )
+    figures.record(5, "rejections naming no field", len(RECORD_LEVEL), must_be_zero=True)
+    figures.record(
+        5,
+        "forms saved / refused with typing kept",
+        f"{TRIED['form saves']} / {TRIED['form refusals']}",
+    )
     print(
         f"\nfuzzing: {tried} inputs tried ({TRIED['record inputs']} record, "
         f"{TRIED['form inputs']} form), crashes ({TRIED['crashes']}); "
