@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from heron_research.errors import WorkbookError
+from heron_research.errors import WorkbookBusyError, WorkbookError
 from heron_research.principles import current_principles
 from heron_research.records import (
     AgendaItem,
@@ -65,6 +65,7 @@ from heron_research.records import (
     Sharing,
 )
 from heron_research.vocab import emotions as emotion_vocabulary
+from heron_research.workbook.locks import open_elsewhere
 from heron_research.workbook.store import Workbook
 
 __all__ = [
@@ -2213,6 +2214,19 @@ def _private_folder(folder: Path) -> None:
         os.chmod(folder, 0o700)
 
 
+def _refuse_if_open(workbook: Path) -> None:
+    """Refuse to replace a demo workbook another process (a JupyterLab kernel) has open.
+
+    Its later saves would go to the replaced file and be lost, so the old demo is kept.
+    """
+    if open_elsewhere(workbook):
+        raise WorkbookBusyError(
+            f"{workbook} is open in another program (a JupyterLab kernel?); shut that "
+            "kernel down or close the program, then make the demo again",
+            workbook,
+        )
+
+
 def write_demo(
     out_dir: str | os.PathLike[str],
     *,
@@ -2221,6 +2235,9 @@ def write_demo(
     episodes_per_week: tuple[int, int] = (3, 6),
 ) -> DemoSummary:
     """Write ``out_dir/demo.heron`` (replacing an earlier demo atomically) and summarise it.
+
+    An earlier demo that another process still has open (a JupyterLab kernel) is not
+    replaced: :class:`WorkbookBusyError` says so, and nothing is written.
 
     The folder is made owner-only (0700) and the workbook is owner-only (0600). The new
     workbook is written under a temporary name in the same folder, closed (so its WAL is
@@ -2231,6 +2248,7 @@ def write_demo(
     final = folder / DEMO_FILE
     if final.is_dir():
         raise WorkbookError(f"{final} is a folder; remove it or choose another --out", final)
+    _refuse_if_open(final)
     temporary = folder / f".{DEMO_FILE}.{os.getpid()}.tmp"
     _remove_workbook_files(temporary)
     try:
@@ -2240,6 +2258,7 @@ def write_demo(
         if Path(f"{temporary}-wal").exists():
             raise WorkbookError(f"{temporary} was not closed cleanly; try again", temporary)
         # an old demo's -wal must not be replayed into the new file
+        _refuse_if_open(final)  # again: a kernel may have opened it while the demo was made
         for suffix in ("-wal", "-shm", "-journal"):
             Path(f"{final}{suffix}").unlink(missing_ok=True)
         os.replace(temporary, final)
