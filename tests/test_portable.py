@@ -163,6 +163,12 @@ def _write(path: Path, text: str) -> Path:
             lambda d: json.dumps({**d, "records": [{**d["records"][0], "kind": "diary"}]}),
             "record 1",
         ),
+        (
+            lambda d: json.dumps(
+                {**d, "workbook": {k: v for k, v in d["workbook"].items() if k != "id"}}
+            ),
+            "does not match the export format: workbook.id: Field required",
+        ),
     ],
     ids=[
         "not-json",
@@ -173,6 +179,7 @@ def _write(path: Path, text: str) -> Path:
         "missing",
         "bad-rev",
         "unknown-kind",
+        "no-workbook-id",
     ],
 )
 def test_bad_exports_are_refused_and_leave_nothing(tmp_path: Path, mutate, expected: str) -> None:
@@ -194,6 +201,18 @@ def test_import_refuses_existing_destination(tmp_path: Path) -> None:
         text = export_json(wb)
     with pytest.raises(FileExistsError):
         import_text(text, tmp_path / "a.heron")
+
+
+def test_import_of_a_binary_file_says_it_is_not_text(tmp_path: Path) -> None:
+    source = tmp_path / "photo.json"
+    source.write_bytes(b"\xff\xd8\xff\xe0 not text")
+    with pytest.raises(ExportFormatError) as caught:
+        import_json(source, tmp_path / "x.heron")
+    assert str(caught.value) == (
+        f"cannot read {source}: it is not text (byte 1 is not UTF-8), so it is not a "
+        "heron-research export"
+    )
+    assert not list(tmp_path.glob("x.heron*"))
 
 
 def test_import_missing_file(tmp_path: Path) -> None:

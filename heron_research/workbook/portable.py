@@ -212,8 +212,10 @@ def _parse(text: str, source: str) -> ExportDocument:
                     else None
                 )
                 detail = str(problem) if problem else err["msg"]
-            else:
+            elif loc and loc[0] in ("records", "revisions"):
                 detail = f"{'.'.join(str(p) for p in loc[2:]) or 'entry'}: {err['msg']}"
+            else:  # the place is already named in full by _where, e.g. "workbook.id"
+                detail = err["msg"]
             lines.append(f"{_where(loc, raw)}: {detail}")
         more = exc.error_count() - len(lines)
         suffix = f" (and {more} more problems)" if more > 0 else ""
@@ -233,8 +235,13 @@ def import_json(source: str | os.PathLike[str], dest: str | os.PathLike[str]) ->
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ExportFormatError(f"{source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ExportFormatError(f"cannot read {source}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ExportFormatError(
+            f"cannot read {source}: it is not text (byte {exc.start + 1} is not UTF-8), so it "
+            "is not a heron-research export"
+        ) from None
+    except OSError as exc:
+        raise ExportFormatError(f"cannot read {source}: {exc.strerror or exc}") from None
     return import_text(text, dest, source=str(source))
 
 
