@@ -11,8 +11,11 @@ Three steps, each usable on its own (the CLI and the browser tests share them):
    without it. The server listens on 127.0.0.1 only, always requires a token (a fresh
    random one, passed in the environment rather than on the world-readable command
    line), gets ``--allow-root`` only when running as root, runs with umask 077, keeps
-   its runtime files (connection files, cookie secret, browser-open files) in a private
-   per-session folder, and starts kernels with IPython's history database disabled.
+   its runtime files (connection files, cookie secret, browser-open files) and
+   JupyterLab's workspace state (the layout, which names the client's notebook) in a
+   private per-session folder removed at stop, does not run npm to look for language
+   servers (npm would log the notebook's folder under ``~/.npm``), and starts kernels with
+   IPython's history database disabled.
 3. :func:`run_lab` is the CLI: prepare, start, print the address with the token, wait
    until Ctrl-C (or SIGTERM/SIGHUP), then stop the server and its kernels.
 """
@@ -253,13 +256,15 @@ def server_command(
     log_level: str = "INFO",
     ipc: bool = False,
     app_settings_dir: Path | None = None,
+    workspaces_dir: Path | None = None,
 ) -> list[str]:
     """The argv that starts JupyterLab for ``plan`` (no secrets: the token is in the env).
 
     ``port=0`` lets the system choose a free port. ``--allow-root`` is added only when
     ``as_root`` (by default: when this process runs as root). ``ipc`` makes kernels talk
     to the server over Unix sockets in the (private) runtime folder instead of TCP ports
-    that every local user could connect to.
+    that every local user could connect to. ``workspaces_dir`` keeps JupyterLab's
+    workspace files (the layout, naming the open notebooks) out of ``~/.jupyter``.
     """
     if as_root is None:
         as_root = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -279,12 +284,17 @@ def server_command(
         "--PasswordIdentityProvider.password_required=False",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # jupyter-lsp's search for language servers runs `npm prefix -g`, whose debug log
+        # in ~/.npm/_logs records the working folder (the client's notebook folder)
+        "--LanguageServerManager.autodetect=False",
         f"--ServerApp.log_level={log_level}",
     ]
     if ipc:
         argv.append("--KernelManager.transport=ipc")
     if app_settings_dir is not None:
         argv.append(f"--LabApp.app_settings_dir={app_settings_dir}")
+    if workspaces_dir is not None:
+        argv.append(f"--LabApp.workspaces_dir={workspaces_dir}")
     if as_root:
         argv.append("--allow-root")
     argv.append(str(plan.notebook))
@@ -395,6 +405,7 @@ def start_lab(
     runtime_dir = state_dir / "run"
     try:
         runtime_dir.mkdir(mode=0o700)
+        (state_dir / "workspaces").mkdir(mode=0o700)
         _write_ipython_profile(state_dir / "ipython")
         argv = server_command(
             plan,
@@ -403,6 +414,7 @@ def start_lab(
             log_level=log_level,
             ipc=_ipc_fits(runtime_dir),
             app_settings_dir=_write_app_settings(state_dir / "lab-settings"),
+            workspaces_dir=state_dir / "workspaces",
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV)}
         env.update(

@@ -15,6 +15,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from html.parser import HTMLParser
 from typing import Any
 
 __all__ = [
@@ -180,23 +181,73 @@ class Section:
 #: mime type of the small JSON summary the cover hands to the runner (not shown in HTML)
 REPORT_MIME = "application/vnd.heron-research.report+json"
 
-_EXTERNAL = (
+#: Looked for anywhere in the page: escaped text never holds a "<", so these match real tags.
+_TAGS = (
     re.compile(r"<script\b", re.IGNORECASE),  # a report runs no script at all
+    re.compile(r"<(?:iframe|object|embed|base)\b", re.IGNORECASE),
+)
+#: Looked for in the markup only (tags with their attributes, style sheets): a client's text
+#: may well say "@import", "url(//" or 'href="//' (chart text keeps its quotes as they are).
+_MARKUP = (
     re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE),
     re.compile(r"\b(?:src|href|xlink:href|action|poster)\s*=\s*[\"']?\s*(?:https?:)?//", re.I),
     re.compile(r"url\(\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE),
     re.compile(r"@import\b", re.IGNORECASE),
-    re.compile(r"<(?:iframe|object|embed|base)\b", re.IGNORECASE),
 )
+
+
+#: attributes that hold words for people (a chart's aria-label names its data, which may be
+#: a client's text): they are text, however they read
+_TEXT_ATTRIBUTES = ("title", "alt", "placeholder")
+
+
+class _Markup(HTMLParser):
+    """Collects what a browser acts on: each tag with its attribute values decoded (those
+    holding words for people left out), and the content of style and script elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._raw = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kept = [
+            f'{name}="{value or ""}"'
+            for name, value in attrs
+            if not (name.startswith("aria-") or name in _TEXT_ATTRIBUTES)
+        ]
+        self.parts.append(f"<{' '.join([tag, *kept])}>")
+        self._raw = tag in ("style", "script")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._raw = False
+
+    def handle_data(self, data: str) -> None:
+        if self._raw:
+            self.parts.append(data)
+
+
+def _markup(document: str) -> str:
+    """The tags (attribute values decoded) and style sheets of ``document``, one per line,
+    without its text."""
+    parser = _Markup()
+    parser.feed(document)
+    parser.close()
+    return "\n".join(parser.parts)
+
+
+def _search(patterns: Iterable[re.Pattern[str]], text: str) -> list[str]:
+    problems = []
+    for pattern in patterns:
+        match = pattern.search(text)
+        if match:
+            start = max(0, match.start() - 40)
+            problems.append(text[start : match.end() + 40].replace("\n", " "))
+    return problems
 
 
 def check_offline(document: str) -> list[str]:
     """What in ``document`` would reach the network or load a script: an empty list when
-    the report is self-contained."""
-    problems = []
-    for pattern in _EXTERNAL:
-        match = pattern.search(document)
-        if match:
-            start = max(0, match.start() - 40)
-            problems.append(document[start : match.end() + 40].replace("\n", " "))
-    return problems
+    the report is self-contained. Text is not markup: a client who writes "@import" or
+    'href="//' in an entry has not made the report load anything."""
+    return _search(_TAGS, document) + _search(_MARKUP, _markup(document))

@@ -172,7 +172,15 @@ def _start_kernel(cwd: Path) -> Any:
         km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(cwd / "kernel"))
     else:
         km = AsyncKernelManager(kernel_name="python3")
-    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[f"--IPKernelApp.exec_lines={WARM_UP}"])
+    run_sync(km.start_kernel)(
+        cwd=str(cwd),
+        extra_arguments=[
+            f"--IPKernelApp.exec_lines={WARM_UP}",
+            # no history of the report's code (it names the workbook) under ~/.ipython
+            "--HistoryManager.enabled=False",
+            "--HistoryManager.hist_file=:memory:",
+        ],
+    )
     return km
 
 

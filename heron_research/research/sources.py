@@ -156,8 +156,10 @@ def signature(path: Path) -> Signature:
     if main is None:
         raise FileNotFoundError(f"{path}: no such file")
     wal = _stat(_wal(path))
-    # an empty -wal file holds nothing (SQLite makes one when a reader opens the workbook)
-    return (main, wal if wal is not None and wal[2] > 0 else None)
+    # an empty -wal file holds nothing (SQLite makes one when a reader opens the workbook).
+    # The -wal's change time is left out: SQLite run as root chowns the -wal on every open,
+    # so the batch's own read would look like a change; its size and mtime still tell.
+    return (main, (*wal[:4], 0) if wal is not None and wal[2] > 0 else None)
 
 
 def sniff(path: Path) -> Format:

@@ -6,6 +6,8 @@ runs in one ``BEGIN IMMEDIATE`` transaction together with the version bump, so a
 migration killed half-way leaves the file fully old, never half new.
 
 To change the schema: append a :class:`Migration`; never edit a released one.
+``tests/reliability/test_upgrade_killed.py`` then kills the upgrade to it before each of its
+statements, from every older version, and checks the file is left fully old or fully new.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -203,37 +203,70 @@ class Workbook:
         workbook_id: str | None = None,
         clock: Clock | None = None,
     ) -> Workbook:
-        """Make a new, empty workbook file (owner-only) and open it."""
+        """Make a new, empty workbook file (owner-only) and open it.
+
+        The file is made whole under a temporary name beside ``path`` and only then linked
+        to ``path``, so a crash part-way never leaves a half-made file that blocks the name:
+        there is either no workbook at ``path`` or a complete one. (A crash can leave the
+        temporary ``.NAME.*.creating`` file behind; it holds no entries.)
+        """
         import uuid
 
         path = Path(path)
+
+        def exists() -> WorkbookExistsError:
+            return WorkbookExistsError(f"{path} already exists; choose another name", path)
+
         if path.exists():
-            raise WorkbookExistsError(f"{path} already exists; choose another name", path)
+            raise exists()
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.creating")
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            raise WorkbookExistsError(f"{path} already exists; choose another name", path) from None
+            fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except OSError as exc:
             raise WorkbookError(f"cannot create {path}: {exc.strerror}", path) from None
         os.close(fd)
         try:
-            db = cls._connect(path, readonly=False)
-            db.execute("PRAGMA journal_mode = WAL")
-            wb = cls(path, db, readonly=False, clock=clock)
-            wb._migrate(
-                initial_meta={
-                    "workbook_id": workbook_id or uuid.uuid4().hex,
-                    "created_at": stamp(wb._clock()),
-                }
-            )
+            db = cls._connect(partial, readonly=False)
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                wb = cls(path, db, readonly=False, clock=clock)  # errors name the real path
+                wb._migrate(
+                    initial_meta={
+                        "workbook_id": workbook_id or uuid.uuid4().hex,
+                        "created_at": stamp(wb._clock()),
+                    }
+                )
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                db.close()  # the only connection: SQLite removes the -wal and -shm
+            try:
+                os.link(partial, path)  # unlike a rename, never replaces a file at path
+            except FileExistsError:
+                raise exists() from None
+            except OSError:  # no hard links on this disk (FAT, exFAT): rename, having looked
+                if path.exists():
+                    raise exists() from None
+                os.rename(partial, path)
+        except WorkbookError:
+            raise
+        except OSError as exc:
+            raise WorkbookError(f"cannot create {path}: {exc.strerror}", path) from None
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        with suppress(OSError):  # make the new name itself survive a power cut
+            folder = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        try:
+            return cls.open(path, clock=clock)
         except BaseException:
             path.unlink(missing_ok=True)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
             raise
-        return wb
 
     @classmethod
     def open(
@@ -276,6 +309,10 @@ class Workbook:
             if found > SCHEMA_VERSION:
                 db.close()
                 raise NewerWorkbookError(path, found, SCHEMA_VERSION)
+            if not readonly and db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                # e.g. a copy made with VACUUM INTO (rollback journal): back to WAL, which
+                # the store relies on (readers never block a save)
+                db.execute("PRAGMA journal_mode = WAL")
             if found < SCHEMA_VERSION:
                 if readonly:
                     db.close()

@@ -10,57 +10,33 @@ every Parquet column, each column chunk's statistics, and the JSON files.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from canaries import (
+    BIRTHDAYS,
+    BYTE_CANARIES,
+    EMAIL,
+    NAMES,
+    PATHS,
+    PEER,
+    PHONES,
+    VALUE_CANARIES,
+    Canaries,
+    notes_text,
+    scan_dataset,
+    scan_file,
+)
 from research_helpers import AS_OF, KEY_TEXT, build_workbook, participant_records
 
 from heron_research.records import CoCounsellingSession, Sharing
 from heron_research.research import run_batch
 from heron_research.research.keys import StudyKey
 
-NAMES = ("Zebedee Quartermaine", "Philippa Ollerenshaw")
-PEER = "Ottoline Wetherspoon"
-EMAIL = "zebedee.q@quartermaine-mail.example"
-PHONES = ("+44 7700 900461", "07700-900-462")
-BIRTHDAYS = ("14/02/1981", "1981-02-14", "14th February 1981")
-PATHS = ("/home/zebedee/therapy/diary.txt", r"C:\Users\philippa\diary.docx")
-
-#: found in no output byte, compressed or not (long enough not to occur by chance)
-BYTE_CANARIES = (
-    "zebedee",
-    "quartermaine",
-    "philippa",
-    "ollerenshaw",
-    "ottoline",
-    "wetherspoon",
-    EMAIL,
-    "7700 900461",
-    "900-462",
-    "14/02/1981",
-    "1981-02-14",
-    "february 1981",
-    "/home/",
-    r"c:\users",
-    "diary.txt",
-    "canary-client",
-)
-HEX = re.compile(r"\b[0-9a-f]{16,}\b")
-#: also not in any decoded value
-VALUE_CANARIES = (*BYTE_CANARIES, "1981", "7700", "14th")
-
 
 def _notes(key: str) -> str:
-    first, last = NAMES[0].split()
-    return (
-        f"{first} said {last.upper()}'s rule again; {NAMES[1]} and {PEER} rang. "
-        f"Mail {EMAIL} or ring {PHONES[0]} / {PHONES[1]}. Born {BIRTHDAYS[0]} "
-        f"(that is {BIRTHDAYS[1]}, the {BIRTHDAYS[2]}). Diary at {PATHS[0]} and {PATHS[1]}. "
-        f"Key: {key}"
-    )
+    return notes_text(NAMES, PEER, EMAIL, PHONES, BIRTHDAYS, PATHS, key)
 
 
 @pytest.fixture
@@ -90,21 +66,6 @@ def planted(tmp_path: Path) -> tuple[Path, list[str]]:
     return folder, [str(p) for p in paths]
 
 
-def _decoded_values(path: Path) -> list[str]:
-    """Every value and every statistic of a Parquet file, as text."""
-    file = pq.ParquetFile(path)
-    values = [str(v) for row in file.read().to_pylist() for v in row.values()]
-    meta = file.metadata
-    values.append(str(meta.metadata))
-    values.append(str(file.schema_arrow))
-    for g in range(meta.num_row_groups):
-        for c in range(meta.num_columns):
-            stats = meta.row_group(g).column(c).statistics
-            if stats is not None and stats.has_min_max:
-                values.extend([str(stats.min), str(stats.max)])
-    return values
-
-
 @pytest.mark.parametrize("free_text", ["none", "scrubbed"])
 def test_no_canary_in_any_output_byte(
     tmp_path: Path,
@@ -112,7 +73,7 @@ def test_no_canary_in_any_output_byte(
     scheduler: str,
     free_text: str,
 ) -> None:
-    folder, _ = planted
+    folder, paths = planted
     key = StudyKey(KEY_TEXT)
     out = tmp_path / f"dataset-{free_text}"
     report = run_batch(
@@ -122,27 +83,21 @@ def test_no_canary_in_any_output_byte(
     secrets_ = [KEY_TEXT, KEY_TEXT.hex().encode(), key.pseudonymiser()._key]
     secrets_.append(key.pseudonymiser()._key.hex().encode())
     secrets_.append(str(tmp_path).encode())
-    files = sorted(out.iterdir())
-    assert len(files) == 18
-    texts: list[str] = []
-    for path in files:
-        raw = path.read_bytes()
-        for secret in secrets_:
-            assert secret not in raw, (path.name, "a key or a path")
-        lowered = raw.lower()
-        for canary in BYTE_CANARIES:
-            assert canary.lower().encode() not in lowered, (path.name, canary)
-        if path.suffix == ".parquet":
-            texts.extend(_decoded_values(path))
-        else:
-            texts.append(json.dumps(json.loads(raw), ensure_ascii=False))
-    everything = "\n".join(texts).lower()
-    assert KEY_TEXT.decode().lower() not in everything
-    # pseudonyms, checksums and fingerprints are hex: "1981" or "7700" may occur in them
-    # by chance, so the short canaries are looked for in everything else
-    words = HEX.sub(" ", everything)
-    for canary in VALUE_CANARIES:
-        assert canary.lower() not in words, canary
+    canaries = Canaries.of(
+        raw=secrets_,
+        anywhere=[*BYTE_CANARIES, KEY_TEXT.decode(), str(tmp_path)],
+        # pseudonyms, checksums and fingerprints are hex: "1981" or "7700" may occur in them
+        # by chance, so the short canaries are looked for in everything else
+        in_words=VALUE_CANARIES,
+    )
+    scan = scan_dataset(out, canaries)
+    assert len(scan.files) == len(list(out.iterdir())) == 18
+    assert scan.hits == []
+    # the scanner finds what was planted (in the input's own bytes): the check is not vacuous
+    found = scan_file(Path(paths[0]), canaries).hits
+    planted_found = {h.canary for h in found if h.where == "bytes"}
+    # (the workbook stores records as JSON, where a backslash is written twice)
+    assert {c.lower() for c in BYTE_CANARIES if "\\" not in c} <= planted_found
 
     episodes = pq.read_table(out / "episodes.parquet").to_pylist()
     if free_text == "scrubbed":  # the text is there, scrubbed: the check above was not vacuous
