@@ -66,7 +66,7 @@ from heron_research.records import (
 )
 from heron_research.vocab import emotions as emotion_vocabulary
 from heron_research.workbook.locks import open_elsewhere
-from heron_research.workbook.store import Workbook
+from heron_research.workbook.store import Workbook, sync_folder
 
 __all__ = [
     "DEFAULT_START",
@@ -2265,10 +2265,5 @@ def write_demo(
     except BaseException:
         _remove_workbook_files(temporary)
         raise
-    if hasattr(os, "O_DIRECTORY"):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    sync_folder(folder)
     return dataclasses.replace(summary, path=final)

@@ -175,6 +175,16 @@ def _sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> WorkbookError:
     return WorkbookError(f"{path}: {exc}", path)
 
 
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a new or replaced file name) to disk, where that is possible."""
+    with suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 class Workbook:
     """A client's workbook file. Use :meth:`create` or :meth:`open`, ideally in ``with``."""
 
@@ -256,12 +266,7 @@ class Workbook:
         finally:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{partial}{suffix}").unlink(missing_ok=True)
-        with suppress(OSError):  # make the new name itself survive a power cut
-            folder = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+        sync_folder(path.parent)  # make the new name itself survive a power cut
         try:
             return cls.open(path, clock=clock)
         except BaseException:
