@@ -55,7 +55,7 @@ CASE_FILES = {
     5: ["tests/reliability/test_fuzz.py"],
     6: ["tests/browser/test_hostile_text.py"],
     7: ["tests/reliability/test_bad_files.py"],
-    8: ["tests/browser/test_leak_scan.py"],
+    8: ["tests/browser/test_leak_scan.py", "tests/test_lab.py"],
     9: ["tests/reliability/test_research_outputs.py"],
 }
 

@@ -14,8 +14,9 @@ Three steps, each usable on its own (the CLI and the browser tests share them):
    its runtime files (connection files, cookie secret, browser-open files) and
    JupyterLab's workspace state (the layout, which names the client's notebook) in a
    private per-session folder removed at stop, does not run npm to look for language
-   servers (npm would log the notebook's folder under ``~/.npm``), and starts kernels with
-   IPython's history database disabled.
+   servers (npm would log the notebook's folder under ``~/.npm``), starts kernels with
+   IPython's history database disabled, and never drops kernel output on its way to the
+   browser (:mod:`heron_research.lab_kernels`).
 3. :func:`run_lab` is the CLI: prepare, start, print the address with the token, wait
    until Ctrl-C (or SIGTERM/SIGHUP), then stop the server and its kernels.
 """
@@ -287,6 +288,8 @@ def server_command(
         # jupyter-lsp's search for language servers runs `npm prefix -g`, whose debug log
         # in ~/.npm/_logs records the working folder (the client's notebook folder)
         "--LanguageServerManager.autodetect=False",
+        # kernel output (every widget's comm_open) is never dropped on a busy machine
+        "--ServerApp.kernel_manager_class=heron_research.lab_kernels.LosslessKernelManager",
         f"--ServerApp.log_level={log_level}",
     ]
     if ipc:

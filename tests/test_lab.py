@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from figures import Figures
 
 from heron_research.cli import main
 from heron_research.errors import NotAWorkbookError, WorkbookNotFoundError
@@ -491,3 +492,100 @@ def test_the_command_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> N
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+# --- kernel output on a busy machine ----------------------------------------------------------
+
+#: More widget comm_opens than ZeroMQ's default queues (1,000 each side) and a Unix
+#: socket's buffer hold together; the workbook app on a year's demo opens about 1,500.
+BURST = 5_000
+
+
+def _comm_opens_after_a_stall(manager_class: type, stall: float = 6.0) -> tuple[int, bool]:
+    """Run a kernel over ipc under ``manager_class``; stall its reader; count what arrives.
+
+    The reader (the server's side of iopub, as JupyterLab's websocket handler makes it)
+    reads nothing while the kernel opens :data:`BURST` widgets, as a server on a busy
+    machine falls behind. Returns (comm_opens received, whether the final idle arrived).
+    """
+    import asyncio
+    import concurrent.futures
+    import shutil
+    import tempfile
+
+    import zmq
+    from traitlets.config import Config
+
+    # a short folder: ipc socket paths must fit the Unix limit (about 100 bytes)
+    folder = Path(tempfile.mkdtemp(prefix="heron-ipc-", dir="/tmp"))
+    config = Config()
+    config.KernelManager.transport = "ipc"
+
+    async def run() -> tuple[int, bool]:
+        manager = manager_class(config=config, connection_dir=str(folder))
+        kernel_id = await manager.start_kernel(kernel_name="python3")
+        kernel = manager.get_kernel(kernel_id)
+        stream = kernel.connect_iopub()  # jupyter_server wraps the SUB socket in a stream
+        iopub = getattr(stream, "socket", stream)
+        client = kernel.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            await asyncio.sleep(0.5)  # the subscription reaches the kernel
+            msg_id = client.execute(
+                f"import ipywidgets\nwidgets = [ipywidgets.Layout() for _ in range({BURST})]"
+            )
+            await asyncio.sleep(stall)
+            opened, idle = 0, False
+            while iopub.poll(5_000, zmq.POLLIN):  # a plain (blocking) zmq socket
+                _, parts = kernel.session.feed_identities(iopub.recv_multipart())
+                msg = kernel.session.deserialize(parts)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                opened += msg["msg_type"] == "comm_open"
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    idle = True
+                    break
+            return opened, idle
+        finally:
+            client.stop_channels()
+            stream.close(linger=0)
+            await manager.shutdown_all(now=True)
+            manager.context.destroy(linger=0)
+
+    try:
+        # a thread of its own: Playwright's sync API may hold this thread's event loop
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, run()).result(timeout=300)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.reliability
+def test_the_labs_kernel_manager_drops_no_widget_while_the_server_is_busy(
+    figures: Figures,
+) -> None:
+    """Found by the leak scan: on a busy machine a Run All never finished, or the client
+    saw "Error displaying widget: model not found" (ZeroMQ dropped the kernel's output)."""
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+    from heron_research.lab_kernels import LosslessKernelManager
+
+    # the control: Jupyter's stock manager loses output under the same stall (else this
+    # test no longer overflows the default queues and BURST must grow)
+    stock, _ = _comm_opens_after_a_stall(AsyncMappingKernelManager)
+    assert stock < BURST, f"the stock manager received all {BURST}: the stall overflowed nothing"
+
+    opened, idle = _comm_opens_after_a_stall(LosslessKernelManager)
+    figures.record(
+        8,
+        "lab kernel output dropped while the server fell behind",
+        BURST - opened,
+        must_be_zero=True,
+        note=f"{opened} of {BURST} widget openings received; Jupyter's stock kernel manager "
+        f"received {stock} of {BURST} and lost the cell's end",
+    )
+    assert (opened, idle) == (BURST, True), f"received {opened} of {BURST} (stock: {stock})"
+    assert "--ServerApp.kernel_manager_class=heron_research.lab_kernels.LosslessKernelManager" in (
+        server_command(LabPlan(workbook=Path("c.heron"), notebook=Path("c.ipynb"), created=False))
+    )
