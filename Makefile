@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store_speed.py
 	$(BIN)/python benchmarks/report_speed.py
 
-# issue 6's figures: the reliability tier at full scale (about half an hour)
+# issue 6's figures: the reliability tier at full scale (about 10 minutes on 2 cores)
 reliability: $(STAMP)
 	$(BIN)/python benchmarks/reliability.py --markdown benchmarks/reliability-figures.md
 
