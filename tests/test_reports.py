@@ -485,3 +485,53 @@ def test_report_notebooks_run_under_nbval(tmp_path: Path) -> None:
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert f"{2 + 11 + 2 + 7} passed" in done.stdout
+
+
+def test_a_report_reads_one_snapshot_of_the_workbook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a practitioner's report reads, the client (another program) saves an episode
+    and withdraws practitioner sharing. The report is built wholly from before: the
+    consent it states and the entries it shows come from one snapshot, never a mix."""
+    from heron_research.reports import context
+
+    path = tmp_path / "busy.heron"
+    day = datetime(2025, 3, 14, 18, 30, tzinfo=UTC)
+
+    def episode(situation: str) -> EmotionEpisode:
+        return EmotionEpisode(
+            occurred_at=day,
+            situation=situation,
+            emotions=[{"emotion": "anger", "intensity": 5}],
+            sharing="practitioner",
+        )
+
+    with Workbook.create(path) as wb:
+        wb.save(_consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)))
+        wb.save(episode("before"))
+
+    frames = Workbook.frames
+    written: list[str] = []
+
+    def frames_while_the_client_saves(self: Workbook, kind: str, **kw: object) -> object:
+        if not written:  # before the first kind is read, the client's save commits
+            withdrawn = _consent(datetime(2025, 3, 15, 9, 0, tzinfo=UTC)).model_copy(
+                update={"practitioner_sharing": False}
+            )
+            with Workbook.open(path) as client:
+                client.save(episode("during"))
+                client.save(withdrawn)
+            written.append(kind)
+        return frames(self, kind, **kw)
+
+    monkeypatch.setattr(Workbook, "frames", frames_while_the_client_saves)
+    ctx = context.load(
+        path, kind="review", audience="practitioner", since="2025-01-01", until="2025-12-31"
+    )
+
+    assert written == ["emotion_episode"], written
+    assert ctx.consent.entry is not None and ctx.consent.entry.practitioner_sharing
+    assert list(ctx.frames["emotion_episode"]["situation"]) == ["before"]
+    with Workbook.open(path, readonly=True) as wb:  # the client's saves did land
+        assert len(wb.records("emotion_episode")) == 2
+        assert not wb.consent().entry.practitioner_sharing

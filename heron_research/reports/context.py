@@ -190,7 +190,9 @@ def load(
     withheld: dict[str, int] = {}
     lines: list[str] = []
     first_days: list[date] = []
-    with Workbook.open(workbook, readonly=True) as wb:
+    # one read transaction: consent, every kind and the withheld counts come from one
+    # snapshot, so a save or a consent change made meanwhile is wholly in or wholly out
+    with Workbook.open(workbook, readonly=True) as wb, wb.atomic(write=False):
         consent = wb.consent()
         for group, group_since in (
             (PERIOD_KINDS, start),
