@@ -130,6 +130,96 @@ def test_file_and_its_wal_and_shm_are_owner_only(
     assert mode(workbook_path) == 0o600
 
 
+def _create_and_hang(path: str, signal_file: str) -> None:
+    """In a child process: start creating ``path`` and never finish (killed by the test)."""
+    import time
+
+    def clock() -> datetime:  # create asks the clock for created_at part-way through
+        Path(signal_file).touch()
+        time.sleep(600)
+        return datetime.now(UTC)
+
+    Workbook.create(path, clock=clock)
+
+
+def _partials(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f".{path.name}.*.creating*"))
+
+
+def test_what_a_killed_create_left_is_swept_but_never_a_create_in_progress(
+    tmp_path: Path,
+) -> None:
+    import multiprocessing
+    import time
+
+    path = tmp_path / "client.heron"
+    started = tmp_path / "started"
+    child = multiprocessing.get_context("spawn").Process(
+        target=_create_and_hang, args=(str(path), str(started))
+    )
+    child.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the child never reached the middle of create"
+        in_progress = _partials(path)
+        assert in_progress, "no partial file while the child creates"
+
+        # another program makes the workbook meanwhile and opens it: the child's file,
+        # still being built, is left alone
+        Workbook.create(path).close()
+        Workbook.open(path).close()
+        assert _partials(path) == in_progress
+    finally:
+        child.kill()
+        child.join(30)
+
+    # the child was killed mid-create: its leftovers go at the next writable open
+    Workbook.open(path, readonly=True).close()
+    assert _partials(path) == in_progress  # a read-only open changes nothing
+    with Workbook.open(path) as wb:
+        assert wb.records("emotion_episode") == []
+    assert _partials(path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["client.heron", "started"]
+
+
+def test_a_second_name_left_by_a_killed_create_is_removed_and_the_workbook_kept(
+    workbook_path: Path, make_episode: MakeEpisode
+) -> None:
+    """Killed between linking the finished file to its name and removing the temporary one."""
+    with Workbook.create(workbook_path) as wb:
+        wb.save(make_episode())
+    second = workbook_path.with_name(f".{workbook_path.name}.0123456789ab.creating")
+    os.link(workbook_path, second)
+
+    with Workbook.open(workbook_path) as wb:
+        assert len(wb.records("emotion_episode")) == 1
+    assert not second.exists()
+    with Workbook.open(workbook_path) as wb:
+        assert len(wb.records("emotion_episode")) == 1
+        assert wb.check().integrity == "ok"
+
+
+def test_a_killed_creates_journal_goes_with_it_and_other_files_stay(workbook_path: Path) -> None:
+    """Killed while SQLite had a rollback journal (before the switch to WAL)."""
+    Workbook.create(workbook_path).close()
+    folder = workbook_path.parent
+    dead = folder / f".{workbook_path.name}.aaaaaaaaaaaa.creating"
+    orphan = folder / f".{workbook_path.name}.bbbbbbbbbbbb.creating-journal"
+    unrelated = [
+        folder / f".{workbook_path.name}.cccccccccccc.creating-notes",
+        folder / ".other.heron.dddddddddddd.creating",
+        folder / "notes.creating",
+    ]
+    for file in [dead, Path(f"{dead}-journal"), orphan, *unrelated]:
+        file.write_bytes(b"x")
+
+    Workbook.open(workbook_path).close()
+
+    assert sorted(p for p in folder.iterdir() if ".creating" in p.name) == sorted(unrelated)
+
+
 def test_create_refuses_an_existing_file(workbook_path: Path) -> None:
     workbook_path.write_bytes(b"my precious notes")
 

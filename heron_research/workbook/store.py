@@ -175,6 +175,88 @@ def _sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> WorkbookError:
     return WorkbookError(f"{path}: {exc}", path)
 
 
+def _lock_partial(fd: int) -> bool:
+    """Take the exclusive lock a creator holds on its partial file while it builds it.
+
+    An ``flock`` (not SQLite's own POSIX locks): the system drops it when the creator
+    exits or is killed, however that happens. False where there is no ``flock``.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no sweeping, the leftovers stay (they hold no entries)
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+#: The files SQLite may keep beside a database (its journal in either mode).
+_SIDECARS = ("-journal", "-wal", "-shm")
+
+
+def sweep_partials(path: Path) -> list[Path]:
+    """Remove what killed :meth:`Workbook.create` calls left beside ``path``; the removed.
+
+    A ``.NAME.*.creating`` file is removed (with its journal, ``-wal`` and ``-shm``) only
+    when no live process holds its lock, so a create still running elsewhere is never
+    disturbed. Such a file holds no entries, or, if the kill came between linking it into
+    place and removing it, is a second name for the finished workbook: removing it loses
+    nothing. Journal or WAL files whose partial is already gone go too.
+    """
+    import glob
+
+    removed = []
+    pattern = glob.escape(str(path.with_name(f".{path.name}."))) + "*.creating*"
+    partials = set()
+    for name in glob.glob(pattern):  # the partials, and sidecars left without one
+        for suffix in _SIDECARS:
+            name = name.removesuffix(suffix)
+        if name.endswith(".creating"):
+            partials.add(Path(name))
+    for partial in sorted(partials):
+        if _same_file(partial, path):
+            # a second name of the finished workbook: removing a name is always safe, and
+            # it is never opened here (closing a descriptor of a database this process
+            # has open would drop SQLite's locks on it)
+            names = [partial]
+        elif partial.exists():
+            try:
+                fd = os.open(partial, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            except OSError:
+                continue
+            try:
+                if not _lock_partial(fd):
+                    continue  # being created right now (or no flock here)
+                names = [Path(f"{partial}{suffix}") for suffix in (*_SIDECARS, "")]
+                removed.extend(_unlink_all(names))  # while the lock is held
+            finally:
+                os.close(fd)
+            continue
+        else:  # only its journal or WAL is left: nobody is creating it any more
+            names = [Path(f"{partial}{suffix}") for suffix in _SIDECARS]
+        removed.extend(_unlink_all(names))
+    return removed
+
+
+def _unlink_all(paths: list[Path]) -> list[Path]:
+    """Remove each of ``paths`` that is there; the ones removed."""
+    removed = []
+    for path in paths:
+        with suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def sync_folder(folder: Path) -> None:
     """Flush a folder's entries (a new or replaced file name) to disk, where that is possible."""
     with suppress(OSError):
@@ -218,7 +300,8 @@ class Workbook:
         The file is made whole under a temporary name beside ``path`` and only then linked
         to ``path``, so a crash part-way never leaves a half-made file that blocks the name:
         there is either no workbook at ``path`` or a complete one. (A crash can leave the
-        temporary ``.NAME.*.creating`` file behind; it holds no entries.)
+        temporary ``.NAME.*.creating`` file behind; it holds no entries, and the next create
+        or writable open of ``path`` removes it: :func:`sweep_partials`.)
         """
         import uuid
 
@@ -231,12 +314,15 @@ class Workbook:
             raise exists()
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
+        sweep_partials(path)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.creating")
         try:
             fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except OSError as exc:
             raise WorkbookError(f"cannot create {path}: {exc.strerror}", path) from None
-        os.close(fd)
+        # held until the partial is gone (closed only after SQLite's connection is, as
+        # closing another descriptor of an open database would drop SQLite's own locks)
+        _lock_partial(fd)
         try:
             db = cls._connect(partial, readonly=False)
             try:
@@ -264,8 +350,8 @@ class Workbook:
         except OSError as exc:
             raise WorkbookError(f"cannot create {path}: {exc.strerror}", path) from None
         finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{partial}{suffix}").unlink(missing_ok=True)
+            _unlink_all([Path(f"{partial}{suffix}") for suffix in ("", *_SIDECARS)])
+            os.close(fd)
         sync_folder(path.parent)  # make the new name itself survive a power cut
         try:
             return cls.open(path, clock=clock)
@@ -300,6 +386,8 @@ class Workbook:
             raise NotAWorkbookError(
                 f"{path} is not a heron-research workbook (it is not an SQLite database)", path
             )
+        if not readonly:
+            sweep_partials(path)  # what a killed create of this name left beside it
         db = None
         try:
             db = cls._connect(path, readonly=readonly)

@@ -249,6 +249,7 @@ class Verdict:
     reopened: str  # "ok", or what was wrong when the package opened the file again
     leftovers: tuple[str, ...]  # files beside the workbook that are not its own
     second_names: int  # of those, other names (hard links) of the workbook file itself
+    left_after_reopen: tuple[str, ...]  # of those, what the package's next open left
 
 
 def classify(start: Start, found: State) -> str:
@@ -282,8 +283,13 @@ def reopen(start: Start, path: Path) -> tuple[str, State | None]:
     return "ok", final
 
 
+def _beside(path: Path) -> list[Path]:
+    """Files in the workbook's folder that are not the workbook or its -wal/-shm."""
+    return [p for p in path.parent.iterdir() if not p.name.startswith(path.name)]
+
+
 def judge(start: Start, path: Path) -> Verdict:
-    others = [p for p in path.parent.iterdir() if not p.name.startswith(path.name)]
+    others = _beside(path)
     leftovers = tuple(sorted(p.name for p in others))
     second_names = sum(path.exists() and p.samefile(path) for p in others)
     if not path.exists():
@@ -298,7 +304,8 @@ def judge(start: Start, path: Path) -> Verdict:
         lost = newest.rows_missing_from(final)
     else:  # the package cannot open it: everything in it is lost to its owner
         lost = 0 if start.template is None else start.expected[start.version].total_rows()
-    return Verdict(outcome, checked, lost, reopened, leftovers, second_names)
+    after = tuple(sorted(p.name for p in _beside(path)))
+    return Verdict(outcome, checked, lost, reopened, leftovers, second_names, after)
 
 
 def trial(
@@ -344,6 +351,7 @@ class Tally:
     reopen_failures: int = 0
     leftovers: int = 0
     second_names: int = 0
+    left_after_reopen: int = 0
 
     def add(self, start: Start, moment: str, run: Run, verdict: Verdict) -> None:
         where = f"{start.name}, killed {moment}"
@@ -359,6 +367,11 @@ class Tally:
             self.second_names += verdict.second_names
         elif verdict.leftovers:
             self.problems.append(f"{where}: files left beside the workbook {verdict.leftovers}")
+        if verdict.left_after_reopen:
+            self.left_after_reopen += 1
+            self.problems.append(
+                f"{where}: still beside it after reopening: {verdict.left_after_reopen}"
+            )
         if verdict.outcome == HALF_MADE:
             self.problems.append(f"{where}: half-made file")
         if verdict.integrity != "ok":
@@ -477,6 +490,13 @@ def test_an_upgrade_killed_at_any_step_leaves_the_file_fully_old_or_fully_new(
         "killed creates that left a second name for the new workbook",
         tally.second_names,
         note="killed between linking the finished file to its name and removing the temporary one",
+    )
+    figures.record(
+        4,
+        "leftovers still there after the next open or create",
+        tally.left_after_reopen,
+        must_be_zero=True,
+        note="a writable open or a create of the name sweeps what killed creates left",
     )
     figures.record(
         4,
