@@ -262,3 +262,51 @@ def test_round_trip_of_generated_workbooks(tmp_path: Path, records, edits: int) 
         assert export_json(copy) == text
         for record in records:
             assert copy.get(record.id) == record
+
+
+def _import_in_child(source: str, dest: str, started: str) -> None:
+    """In a child process: import ``source`` into ``dest`` (the test kills it part-way)."""
+    Path(started).touch()
+    import_json(source, dest).close()
+
+
+def test_an_import_killed_part_way_leaves_no_workbook_or_a_whole_one(tmp_path: Path) -> None:
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    from heron_research.demo import generate_demo
+
+    demo = tmp_path / "demo.heron"
+    generate_demo(demo, seed=3, years=1.0)
+    with Workbook.open(demo, readonly=True) as wb:
+        source = _write(tmp_path / "demo.json", export_json(wb))
+        expected = wb.counts()
+    began = time.monotonic()
+    import_json(source, tmp_path / "timed.heron").close()
+    took = time.monotonic() - began
+
+    outcomes = {"no workbook": 0, "whole workbook": 0}
+    killed = 0
+    spawn = multiprocessing.get_context("spawn")
+    for n in range(8):
+        dest, started = tmp_path / f"copy-{n}.heron", tmp_path / f"started-{n}"
+        child = spawn.Process(target=_import_in_child, args=(str(source), str(dest), str(started)))
+        child.start()
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(took * (n + 0.5) / 8)  # spread over the import
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+        killed += child.exitcode == -signal.SIGKILL
+        if not dest.exists():
+            outcomes["no workbook"] += 1
+            continue
+        with Workbook.open(dest, readonly=True) as copy:
+            assert copy.counts() == expected, f"kill {n}: a partly imported workbook"
+            assert copy.check().integrity == "ok"
+        outcomes["whole workbook"] += 1
+    assert killed >= 4, f"only {killed} of 8 kills landed before the import ended ({took:.2f} s)"
+    assert outcomes["no workbook"] >= 1, outcomes

@@ -227,8 +227,9 @@ def _parse(text: str, source: str) -> ExportDocument:
 def import_json(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Workbook:
     """Make a new workbook at ``dest`` from an export file ``source`` and return it open.
 
-    The export is checked completely before anything is written; on any problem the new
-    file is not left behind.
+    The export is checked completely before anything is written; the new workbook appears
+    at ``dest`` only once every entry is in it, so a problem, or the program being killed
+    part-way, leaves no half-imported file behind.
     """
     source = Path(source)
     try:
@@ -286,16 +287,13 @@ def import_text(text: str, dest: str | os.PathLike[str], *, source: str = "the e
         )
         for v in doc.revisions
     ]
-    wb = Workbook.create(dest, workbook_id=doc.workbook.id)
-    try:
+
+    def fill(wb: Workbook) -> None:
         wb._set_created_at(doc.workbook.created_at)
         wb._load_rows(records, revisions)
-    except BaseException:
-        wb.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{dest}{suffix}").unlink(missing_ok=True)
-        raise
-    return wb
+
+    # built whole under a temporary name: killed part-way, no half-imported workbook is left
+    return Workbook.create(dest, workbook_id=doc.workbook.id, fill=fill)
 
 
 def _main(argv: list[str]) -> int:

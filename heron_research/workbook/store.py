@@ -294,8 +294,13 @@ class Workbook:
         *,
         workbook_id: str | None = None,
         clock: Clock | None = None,
+        fill: Callable[[Workbook], None] | None = None,
     ) -> Workbook:
         """Make a new, empty workbook file (owner-only) and open it.
+
+        ``fill``, if given, is called with the new workbook before it appears under its
+        name (an import writes its entries there): the workbook appears with everything
+        ``fill`` wrote or not at all, even if the program is killed part-way.
 
         The file is made whole under a temporary name beside ``path`` and only then linked
         to ``path``, so a crash part-way never leaves a half-made file that blocks the name:
@@ -334,6 +339,8 @@ class Workbook:
                         "created_at": stamp(wb._clock()),
                     }
                 )
+                if fill is not None:
+                    fill(wb)
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 db.close()  # the only connection: SQLite removes the -wal and -shm
