@@ -66,7 +66,7 @@ from heron_research.records import (
 )
 from heron_research.vocab import emotions as emotion_vocabulary
 from heron_research.workbook.locks import open_elsewhere
-from heron_research.workbook.store import Workbook, sync_folder
+from heron_research.workbook.store import Workbook, remove_workbook_files, sync_folder
 
 __all__ = [
     "DEFAULT_START",
@@ -2140,11 +2140,6 @@ def _apply(wb: Workbook, clock: _ReplayClock, writes: Iterator[DemoWrite], batch
     return tally
 
 
-def _remove_workbook_files(path: Path) -> None:
-    for name in (str(path), f"{path}-wal", f"{path}-shm", f"{path}-journal"):
-        Path(name).unlink(missing_ok=True)
-
-
 def generate_demo(
     path: str | os.PathLike[str],
     *,
@@ -2171,7 +2166,7 @@ def generate_demo(
         state = wb.consent(as_of=end)
     except BaseException:
         wb.close()
-        _remove_workbook_files(path)
+        remove_workbook_files(path)
         raise
     wb.close()
     scopes = tuple(
@@ -2250,7 +2245,7 @@ def write_demo(
         raise WorkbookError(f"{final} is a folder; remove it or choose another --out", final)
     _refuse_if_open(final)
     temporary = folder / f".{DEMO_FILE}.{os.getpid()}.tmp"
-    _remove_workbook_files(temporary)
+    remove_workbook_files(temporary)
     try:
         summary = generate_demo(
             temporary, seed=seed, years=years, episodes_per_week=episodes_per_week
@@ -2263,7 +2258,7 @@ def write_demo(
             Path(f"{final}{suffix}").unlink(missing_ok=True)
         os.replace(temporary, final)
     except BaseException:
-        _remove_workbook_files(temporary)
+        remove_workbook_files(temporary)
         raise
     sync_folder(folder)
     return dataclasses.replace(summary, path=final)

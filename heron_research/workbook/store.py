@@ -196,6 +196,16 @@ def _lock_partial(fd: int) -> bool:
 _SIDECARS = ("-journal", "-wal", "-shm")
 
 
+def remove_workbook_files(path: Path, *, sidecars_only: bool = False) -> list[Path]:
+    """Remove a database file and its journal, ``-wal`` and ``-shm``; the ones removed."""
+    removed = []
+    for suffix in _SIDECARS if sidecars_only else ("", *_SIDECARS):
+        with suppress(OSError):
+            Path(f"{path}{suffix}").unlink()
+            removed.append(Path(f"{path}{suffix}"))
+    return removed
+
+
 def sweep_partials(path: Path) -> list[Path]:
     """Remove what killed :meth:`Workbook.create` calls left beside ``path``; the removed.
 
@@ -207,7 +217,7 @@ def sweep_partials(path: Path) -> list[Path]:
     """
     import glob
 
-    removed = []
+    removed: list[Path] = []
     pattern = glob.escape(str(path.with_name(f".{path.name}."))) + "*.creating*"
     partials = set()
     for name in glob.glob(pattern):  # the partials, and sidecars left without one
@@ -220,34 +230,26 @@ def sweep_partials(path: Path) -> list[Path]:
             # a second name of the finished workbook: removing a name is always safe, and
             # it is never opened here (closing a descriptor of a database this process
             # has open would drop SQLite's locks on it)
-            names = [partial]
-        elif partial.exists():
-            try:
-                fd = os.open(partial, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            except OSError:
-                continue
-            try:
-                if not _lock_partial(fd):
-                    continue  # being created right now (or no flock here)
-                names = [Path(f"{partial}{suffix}") for suffix in (*_SIDECARS, "")]
-                removed.extend(_unlink_all(names))  # while the lock is held
-            finally:
-                os.close(fd)
-            continue
-        else:  # only its journal or WAL is left: nobody is creating it any more
-            names = [Path(f"{partial}{suffix}") for suffix in _SIDECARS]
-        removed.extend(_unlink_all(names))
+            removed.extend(remove_workbook_files(partial))
+        elif not partial.exists():  # only its journal or WAL is left: nobody creates it
+            removed.extend(remove_workbook_files(partial, sidecars_only=True))
+        else:
+            removed.extend(_remove_if_abandoned(partial))
     return removed
 
 
-def _unlink_all(paths: list[Path]) -> list[Path]:
-    """Remove each of ``paths`` that is there; the ones removed."""
-    removed = []
-    for path in paths:
-        with suppress(OSError):
-            path.unlink()
-            removed.append(path)
-    return removed
+def _remove_if_abandoned(partial: Path) -> list[Path]:
+    """Remove ``partial`` and its sidecars if no live creator holds its lock."""
+    try:
+        fd = os.open(partial, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return []
+    try:
+        if not _lock_partial(fd):
+            return []  # being created right now (or no flock here)
+        return remove_workbook_files(partial)  # while the lock is held
+    finally:
+        os.close(fd)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -305,8 +307,9 @@ class Workbook:
         The file is made whole under a temporary name beside ``path`` and only then linked
         to ``path``, so a crash part-way never leaves a half-made file that blocks the name:
         there is either no workbook at ``path`` or a complete one. (A crash can leave the
-        temporary ``.NAME.*.creating`` file behind; it holds no entries, and the next create
-        or writable open of ``path`` removes it: :func:`sweep_partials`.)
+        temporary ``.NAME.*.creating`` file behind; it holds no entries, and the next
+        writable open of ``path`` (as at the end of a create) removes it:
+        :func:`sweep_partials`.)
         """
         import uuid
 
@@ -319,7 +322,6 @@ class Workbook:
             raise exists()
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
-        sweep_partials(path)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.creating")
         try:
             fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -357,7 +359,7 @@ class Workbook:
         except OSError as exc:
             raise WorkbookError(f"cannot create {path}: {exc.strerror}", path) from None
         finally:
-            _unlink_all([Path(f"{partial}{suffix}") for suffix in ("", *_SIDECARS)])
+            remove_workbook_files(partial)
             os.close(fd)
         sync_folder(path.parent)  # make the new name itself survive a power cut
         try:
