@@ -83,11 +83,11 @@ class RecordValidationError(HeronError, ValueError):
     ``problems`` lists every problem found, not just the first.
     """
 
-    def __init__(self, kind: str, problems: list[FieldProblem]) -> None:
+    def __init__(self, kind: str, problems: list[FieldProblem], *, label: str = "") -> None:
         self.kind = kind
         self.problems = list(problems)
         lines = "; ".join(str(p) for p in self.problems)
-        super().__init__(f"This {kind.replace('_', ' ')} was not saved. {lines}")
+        super().__init__(f"This {label or kind.replace('_', ' ')} was not saved. {lines}")
 
     def for_field(self, *path: str | int) -> list[FieldProblem]:
         """The problems whose field path starts with ``path``."""

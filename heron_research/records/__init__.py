@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from heron_research.records.base import (
+    RECORD_TYPES,
     FieldError,
     Record,
     Sharing,
     SubRecord,
+    allowed_values,
     new_id,
+    record_type,
+    record_types,
     validate_record,
 )
 from heron_research.records.consent import ConsentState, consent_state
+from heron_research.records.facts import KindFacts, ReportScope, Side
 from heron_research.records.models import (
+    AGENDA_ITEM,
+    CHECK_IN,
+    CO_COUNSELLING_SESSION,
+    CONSENT,
+    EMOTION_EPISODE,
+    FOCUS_DECISION,
+    INQUIRY_CYCLE,
+    INTERVENTION,
+    PEER_REVIEW,
+    PERSON,
+    PRACTITIONER_REACTION,
+    PROJECTION_HYPOTHESIS,
     RELATIONSHIPS,
     AgendaItem,
     CheckIn,
@@ -33,36 +50,19 @@ from heron_research.records.models import (
     SelfManagement,
 )
 
-#: Every record kind, by its storage name, in the order exports list them.
-RECORD_TYPES: dict[str, type[Record]] = {
-    cls.kind: cls
-    for cls in (
-        ConsentEntry,
-        Person,
-        EmotionEpisode,
-        ProjectionHypothesis,
-        InquiryCycle,
-        FocusDecision,
-        AgendaItem,
-        PeerReview,
-        PractitionerReaction,
-        Intervention,
-        CheckIn,
-        CoCounsellingSession,
-    )
-}
-
-
-def record_type(kind: str) -> type[Record]:
-    """The record class for a kind name; ValueError naming the known kinds otherwise."""
-    try:
-        return RECORD_TYPES[kind]
-    except KeyError:
-        known = ", ".join(RECORD_TYPES)
-        raise ValueError(f"unknown record kind {kind!r}; known kinds: {known}") from None
-
-
 __all__ = [
+    "AGENDA_ITEM",
+    "CHECK_IN",
+    "CONSENT",
+    "CO_COUNSELLING_SESSION",
+    "EMOTION_EPISODE",
+    "FOCUS_DECISION",
+    "INQUIRY_CYCLE",
+    "INTERVENTION",
+    "PEER_REVIEW",
+    "PERSON",
+    "PRACTITIONER_REACTION",
+    "PROJECTION_HYPOTHESIS",
     "RECORD_TYPES",
     "RELATIONSHIPS",
     "AgendaItem",
@@ -78,6 +78,7 @@ __all__ = [
     "FocusDecision",
     "InquiryCycle",
     "Intervention",
+    "KindFacts",
     "PeerReview",
     "Person",
     "PractitionerReaction",
@@ -85,11 +86,15 @@ __all__ = [
     "Ratings",
     "Record",
     "Reflection",
+    "ReportScope",
     "SelfManagement",
     "Sharing",
+    "Side",
     "SubRecord",
+    "allowed_values",
     "consent_state",
     "new_id",
     "record_type",
+    "record_types",
     "validate_record",
 ]

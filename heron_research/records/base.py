@@ -4,26 +4,38 @@ Every record kind is a pydantic model derived from :class:`Record`. Validation l
 here and in the models, never in the widgets: forms, the importer and the CLI all call
 :func:`validate_record`, which turns pydantic's errors into :class:`RecordValidationError`
 with one :class:`FieldProblem` per bad field, in words a client understands.
+
+A record class that sets ``kind`` registers itself here when it is made, with its
+:class:`~heron_research.records.facts.KindFacts`: :func:`record_types` is the one list of
+kinds, in the order it is declared (the order exports list them).
 """
 
 from __future__ import annotations
 
+import typing
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Self, TypeVar
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from heron_research.errors import FieldProblem, RecordValidationError
+from heron_research.records.facts import KindFacts
 
 __all__ = [
     "FieldError",
     "Record",
     "Sharing",
     "SubRecord",
+    "allowed_values",
     "aware",
     "new_id",
+    "record_type",
+    "record_types",
+    "short",
     "validate_record",
 ]
 
@@ -87,9 +99,15 @@ class SubRecord(BaseModel):
 
 
 class Record(SubRecord):
-    """Fields every record has. ``kind`` names the record type in storage and exports."""
+    """Fields every record has. ``kind`` names the record type in storage and exports.
+
+    A concrete kind sets ``kind``, ``facts`` and :meth:`describe`; setting ``kind``
+    registers the class (see :func:`record_types`).
+    """
 
     kind: ClassVar[str]
+    #: What the kind declares about itself: labels, writing side, report and research use.
+    facts: ClassVar[KindFacts]
     #: The field that dates the record (for period filters), or None if it has no date.
     when_field: ClassVar[str | None] = None
     id: str = Field(
@@ -100,6 +118,16 @@ class Record(SubRecord):
         pattern=r"^[A-Za-z0-9_-]+$",
     )
     sharing: Sharing = Field(default=Sharing.PRIVATE, title="Sharing")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            _register(cls)
+
+    def describe(self) -> str:
+        """A short line naming this entry, in the client's own words."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how it is described")
 
     def when(self) -> date | datetime | None:
         """The date or time that places this record in a period, if it has one."""
@@ -126,6 +154,66 @@ class Record(SubRecord):
 
 R = TypeVar("R", bound=Record)
 
+# --- the registry of kinds ------------------------------------------------------------------
+
+_KINDS: dict[str, type[Record]] = {}
+#: Every record kind, by its storage name, in the order declared (a read-only view).
+RECORD_TYPES: Mapping[str, type[Record]] = MappingProxyType(_KINDS)
+
+
+def _register(cls: type[Record]) -> None:
+    kind = cls.__dict__["kind"]
+    if not isinstance(cls.__dict__.get("facts"), KindFacts):
+        raise TypeError(f"{cls.__name__} sets kind {kind!r} but declares no KindFacts")
+    known = _KINDS.get(kind)
+    if known is not None and known.__qualname__ != cls.__qualname__:
+        raise TypeError(
+            f"record kind {kind!r} is declared twice ({known.__name__}, {cls.__name__})"
+        )
+    _KINDS[kind] = cls
+
+
+def record_types() -> Mapping[str, type[Record]]:
+    """Every record kind by its storage name, in the order declared."""
+    return RECORD_TYPES
+
+
+def record_type(kind: str) -> type[Record]:
+    """The record class for a kind name; ValueError naming the known kinds otherwise."""
+    try:
+        return _KINDS[kind]
+    except KeyError:
+        known = ", ".join(_KINDS)
+        raise ValueError(f"unknown record kind {kind!r}; known kinds: {known}") from None
+
+
+def forget_kind(kind: str) -> None:
+    """Remove a registered kind (for tests that declare a throwaway kind)."""
+    _KINDS.pop(kind, None)
+
+
+# --- small facts drawn from the models ------------------------------------------------------
+
+
+def allowed_values(model: type[BaseModel], name: str) -> tuple[str, ...]:
+    """The allowed values of a field typed as a ``Literal`` (or ``Literal | None``), in order.
+
+    TypeError if the field is not a fixed choice.
+    """
+    stack = [model.model_fields[name].annotation]
+    while stack:
+        current = stack.pop()
+        if typing.get_origin(current) is Literal:
+            return tuple(str(a) for a in typing.get_args(current))
+        stack.extend(typing.get_args(current))
+    raise TypeError(f"{model.__name__}.{name} is not a fixed choice")
+
+
+def short(text: str, n: int = 50) -> str:
+    """``text`` on one line, cut to ``n`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
 
 def validate_record(cls: type[R], data: dict[str, Any]) -> R:
     """Build a ``cls`` record from ``data`` or raise :class:`RecordValidationError`.
@@ -136,7 +224,9 @@ def validate_record(cls: type[R], data: dict[str, Any]) -> R:
         return cls.model_validate(data)
     except ValidationError as exc:
         problems = [_problem(cls, err) for err in exc.errors(include_url=False)]
-        raise RecordValidationError(cls.kind, problems) from None
+        facts = getattr(cls, "facts", None)
+        label = facts.label if facts else cls.kind.replace("_", " ")
+        raise RecordValidationError(cls.kind, problems, label=label) from None
 
 
 # --- turning pydantic's errors into words --------------------------------------------------

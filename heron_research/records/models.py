@@ -13,10 +13,23 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from heron_research.records import scoring
-from heron_research.records.base import FieldError, Record, Sharing, SubRecord, aware
+from heron_research.records.base import FieldError, Record, Sharing, SubRecord, aware, short
+from heron_research.records.facts import KindFacts, ReportScope, Side
 from heron_research.vocab import SKILLS, lookup_emotion, lookup_technique, normalise_term
 
 __all__ = [
+    "AGENDA_ITEM",
+    "CHECK_IN",
+    "CONSENT",
+    "CO_COUNSELLING_SESSION",
+    "EMOTION_EPISODE",
+    "FOCUS_DECISION",
+    "INQUIRY_CYCLE",
+    "INTERVENTION",
+    "PEER_REVIEW",
+    "PERSON",
+    "PRACTITIONER_REACTION",
+    "PROJECTION_HYPOTHESIS",
     "RELATIONSHIPS",
     "AgendaItem",
     "CheckIn",
@@ -37,6 +50,24 @@ __all__ = [
     "Reflection",
     "SelfManagement",
 ]
+
+#: The kind names, as stored and exported. Use these, not string literals.
+CONSENT = "consent"
+PERSON = "person"
+EMOTION_EPISODE = "emotion_episode"
+PROJECTION_HYPOTHESIS = "projection_hypothesis"
+INQUIRY_CYCLE = "inquiry_cycle"
+FOCUS_DECISION = "focus_decision"
+AGENDA_ITEM = "agenda_item"
+PEER_REVIEW = "peer_review"
+PRACTITIONER_REACTION = "practitioner_reaction"
+INTERVENTION = "intervention"
+CHECK_IN = "check_in"
+CO_COUNSELLING_SESSION = "co_counselling_session"
+
+CLIENT = frozenset({Side.CLIENT})
+PRACTITIONER = frozenset({Side.PRACTITIONER})
+EITHER = frozenset({Side.CLIENT, Side.PRACTITIONER})
 
 Intensity = Annotated[int, Field(ge=0, le=10)]
 ShortText = Annotated[str, Field(max_length=200)]
@@ -113,17 +144,65 @@ class _DatedPart(SubRecord):
         return value
 
 
+# --- consent ------------------------------------------------------------------------------
+
+
+class ConsentEntry(_Dated):
+    """One entry in the consent ledger: the full state of consent from this time on.
+
+    Withdrawal is a new entry with the scope turned off; nothing is ever erased.
+    """
+
+    kind: ClassVar[str] = CONSENT
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="consent entry",
+        plural="consent entries",
+        writers=CLIENT,
+        report=ReportScope.LEDGER,
+        not_exported="read by the consent gate only",
+    )
+    when_field: ClassVar[str | None] = "recorded_at"
+
+    sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
+    recorded_at: datetime = Field(default_factory=_now, title="When")
+    principles_version: str = Field(title="Principles version agreed", min_length=1, max_length=80)
+    training: bool = Field(title="I consent to the training")
+    practitioner_sharing: bool = Field(
+        title="I consent to sharing entries I mark for my practitioner"
+    )
+    research: bool = Field(
+        title="I consent to anonymised research use of entries I mark for research"
+    )
+    note: str = Field(default="", title="Note")
+
+    def describe(self) -> str:
+        return f"your consent of {self.recorded_at:%d %b %Y %H:%M}"
+
+
 # --- people ------------------------------------------------------------------------------
 
 
 class Person(Record):
     """Someone in the client's life, named as the client chooses (an alias)."""
 
-    kind: ClassVar[str] = "person"
+    kind: ClassVar[str] = PERSON
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="person",
+        plural="people",
+        writers=CLIENT,
+        report=ReportScope.UNDATED,
+        not_exported=(
+            "names stay in the workbook; episodes and hypotheses carry re-keyed person ids "
+            "and relationships"
+        ),
+    )
 
     alias: str = Field(title="Name or alias", min_length=1, max_length=80)
     relationship: Relationship = Field(default="other", title="Relationship")
     notes: str = Field(default="", title="Notes")
+
+    def describe(self) -> str:
+        return f"{self.alias} ({self.relationship})"
 
 
 # --- emotion episodes --------------------------------------------------------------------
@@ -175,7 +254,14 @@ class SelfManagement(SubRecord):
 class EmotionEpisode(_Dated):
     """A moment in daily life when an emotion was strong enough to notice."""
 
-    kind: ClassVar[str] = "emotion_episode"
+    kind: ClassVar[str] = EMOTION_EPISODE
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="emotion episode",
+        plural="emotion episodes",
+        writers=CLIENT,
+        report=ReportScope.PERIOD,
+        research_table="episodes",
+    )
     when_field: ClassVar[str | None] = "occurred_at"
 
     occurred_at: datetime = Field(default_factory=_now, title="When")
@@ -229,6 +315,11 @@ class EmotionEpisode(_Dated):
     def derived(self) -> dict[str, Any]:
         return {"peak_intensity": self.peak_intensity, "n_emotions": len(self.emotions)}
 
+    def describe(self) -> str:
+        feelings = ", ".join(f"{e.emotion} {e.intensity}" for e in self.emotions[:3])
+        when = self.occurred_at.strftime("%d %b %H:%M")
+        return f"the episode of {when} ({feelings}): {short(self.situation, 40)}"
+
 
 # --- projection hypotheses ---------------------------------------------------------------
 
@@ -255,7 +346,14 @@ class ConfidencePoint(_DatedPart):
 class ProjectionHypothesis(_Dated):
     """An idea that a strong reaction to someone echoes unprocessed emotion from elsewhere."""
 
-    kind: ClassVar[str] = "projection_hypothesis"
+    kind: ClassVar[str] = PROJECTION_HYPOTHESIS
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="projection hypothesis",
+        plural="projection hypotheses",
+        writers=CLIENT,
+        report=ReportScope.HISTORY,
+        research_table="hypotheses",
+    )
     when_field: ClassVar[str | None] = "opened_on"
 
     opened_on: date = Field(default_factory=date.today, title="Started on")
@@ -280,6 +378,9 @@ class ProjectionHypothesis(_Dated):
             raise FieldError("confidence", "confidence ratings must be in date order")
         return self
 
+    def describe(self) -> str:
+        return f"the hypothesis '{short(self.reaction, 30)}' ({self.status})"
+
 
 # --- inquiry cycles ----------------------------------------------------------------------
 
@@ -296,7 +397,14 @@ class Reflection(SubRecord):
 class InquiryCycle(_Dated):
     """A piece of self-directed action research: plan, act, observe, reflect."""
 
-    kind: ClassVar[str] = "inquiry_cycle"
+    kind: ClassVar[str] = INQUIRY_CYCLE
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="inquiry cycle",
+        plural="inquiry cycles",
+        writers=CLIENT,
+        report=ReportScope.HISTORY,
+        research_table="cycles",
+    )
     when_field: ClassVar[str | None] = "started_on"
 
     question: str = Field(title="My question", min_length=1)
@@ -319,6 +427,9 @@ class InquiryCycle(_Dated):
             raise FieldError("ends_on", "must be on or after the start date")
         return self
 
+    def describe(self) -> str:
+        return f"the inquiry '{short(self.question, 40)}' ({self.status})"
+
 
 # --- decisions and reviews ---------------------------------------------------------------
 
@@ -328,7 +439,14 @@ DecisionTopic = Literal["focus", "structure", "method", "frequency", "homework",
 class FocusDecision(_Dated):
     """A decision about the training, with who proposed it and how it was decided."""
 
-    kind: ClassVar[str] = "focus_decision"
+    kind: ClassVar[str] = FOCUS_DECISION
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="focus decision",
+        plural="focus decisions",
+        writers=EITHER,
+        report=ReportScope.PERIOD,
+        research_table="decisions",
+    )
     when_field: ClassVar[str | None] = "decided_on"
 
     sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
@@ -343,11 +461,21 @@ class FocusDecision(_Dated):
     )
     notes: str = Field(default="", title="Notes")
 
+    def describe(self) -> str:
+        return f"the {self.topic} decision of {self.decided_on:%d %b} ({self.decided_by})"
+
 
 class AgendaItem(_Dated):
     """Something raised for a peer review: the client's own items come first."""
 
-    kind: ClassVar[str] = "agenda_item"
+    kind: ClassVar[str] = AGENDA_ITEM
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="agenda item",
+        plural="agenda items",
+        writers=EITHER,
+        report=ReportScope.HISTORY,
+        research_table="agenda_items",
+    )
     when_field: ClassVar[str | None] = "raised_on"
 
     sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
@@ -360,6 +488,9 @@ class AgendaItem(_Dated):
     review_id: str | None = Field(default=None, title="Review where it was discussed")
     response: str = Field(default="", title="Response")
     resolved: bool = Field(default=False, title="Resolved")
+
+    def describe(self) -> str:
+        return f"the {self.item_type} '{short(self.text, 40)}'"
 
 
 Outcome = Literal["continue", "change", "pause", "end"]
@@ -378,7 +509,14 @@ class Ratings(SubRecord):
 class PeerReview(_Dated):
     """A peer-review session: ratings, both views on continuing, and the agreed outcome."""
 
-    kind: ClassVar[str] = "peer_review"
+    kind: ClassVar[str] = PEER_REVIEW
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="peer review",
+        plural="peer reviews",
+        writers=PRACTITIONER,
+        report=ReportScope.HISTORY,
+        research_table="reviews",
+    )
     when_field: ClassVar[str | None] = "held_on"
 
     sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
@@ -403,11 +541,24 @@ class PeerReview(_Dated):
             raise FieldError("next_review_on", "must be after the date of this review")
         return self
 
+    def describe(self) -> str:
+        return f"the peer review of {self.held_on:%d %b %Y}"
+
 
 class PractitionerReaction(_Dated):
     """A practitioner's own reaction to the client. Always visible to the client."""
 
-    kind: ClassVar[str] = "practitioner_reaction"
+    kind: ClassVar[str] = PRACTITIONER_REACTION
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="practitioner reaction",
+        plural="practitioner reactions",
+        writers=PRACTITIONER,
+        report=ReportScope.PERIOD,
+        not_exported=(
+            "the practitioner's notes about their own reactions; not the participant's data "
+            "to share"
+        ),
+    )
     when_field: ClassVar[str | None] = "noted_on"
 
     sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
@@ -415,6 +566,9 @@ class PractitionerReaction(_Dated):
     reaction: str = Field(title="My reaction to the client", min_length=1)
     possible_source: str = Field(default="", title="Its possible source in me")
     how_addressed: str = Field(default="", title="How I am addressing it")
+
+    def describe(self) -> str:
+        return f"the reaction noted on {self.noted_on:%d %b}: {short(self.reaction, 40)}"
 
 
 InterventionCategory = Literal[
@@ -425,7 +579,14 @@ InterventionCategory = Literal[
 class Intervention(_Dated):
     """An intervention in a session, tagged with Heron's six categories."""
 
-    kind: ClassVar[str] = "intervention"
+    kind: ClassVar[str] = INTERVENTION
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="intervention",
+        plural="interventions",
+        writers=PRACTITIONER,
+        report=ReportScope.PERIOD,
+        not_exported="the practitioner's session notes; not part of this dataset",
+    )
     when_field: ClassVar[str | None] = "session_on"
 
     sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
@@ -440,14 +601,24 @@ class Intervention(_Dated):
             raise FieldError("intended", "choose the intended or the perceived category")
         return self
 
+    def describe(self) -> str:
+        return f"the intervention of {self.session_on:%d %b}: {short(self.description, 40)}"
 
-# --- measures, consent, peer support -----------------------------------------------------
+
+# --- measures and peer support ---------------------------------------------------------
 
 
 class CheckIn(_Dated):
     """A standard measure (PHQ-9, GAD-7) or our own wellbeing items, with item answers."""
 
-    kind: ClassVar[str] = "check_in"
+    kind: ClassVar[str] = CHECK_IN
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="check-in",
+        plural="check-ins",
+        writers=CLIENT,
+        report=ReportScope.HISTORY,
+        research_table="check_ins",
+    )
     when_field: ClassVar[str | None] = "taken_at"
 
     taken_at: datetime = Field(default_factory=_now, title="When")
@@ -483,33 +654,23 @@ class CheckIn(_Dated):
         r = self.result()
         return {"score": float(r.total), "band": r.band, "item9_flag": r.item9_flag}
 
-
-class ConsentEntry(_Dated):
-    """One entry in the consent ledger: the full state of consent from this time on.
-
-    Withdrawal is a new entry with the scope turned off; nothing is ever erased.
-    """
-
-    kind: ClassVar[str] = "consent"
-    when_field: ClassVar[str | None] = "recorded_at"
-
-    sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
-    recorded_at: datetime = Field(default_factory=_now, title="When")
-    principles_version: str = Field(title="Principles version agreed", min_length=1, max_length=80)
-    training: bool = Field(title="I consent to the training")
-    practitioner_sharing: bool = Field(
-        title="I consent to sharing entries I mark for my practitioner"
-    )
-    research: bool = Field(
-        title="I consent to anonymised research use of entries I mark for research"
-    )
-    note: str = Field(default="", title="Note")
+    def describe(self) -> str:
+        r = self.result()
+        name = scoring.INSTRUMENTS[self.instrument].name
+        return f"the {name} check-in of {self.taken_at:%d %b} (score {r.total:g}, {r.band})"
 
 
 class CoCounsellingSession(_Dated):
     """A co-counselling session with a peer: equal time, the client in charge."""
 
-    kind: ClassVar[str] = "co_counselling_session"
+    kind: ClassVar[str] = CO_COUNSELLING_SESSION
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="co-counselling session",
+        plural="co-counselling sessions",
+        writers=CLIENT,
+        report=ReportScope.PERIOD,
+        research_table="co_counselling",
+    )
     when_field: ClassVar[str | None] = "held_on"
 
     held_on: date = Field(default_factory=date.today, title="Date")
@@ -522,3 +683,6 @@ class CoCounsellingSession(_Dated):
     worked_on: str = Field(default="", title="What I worked on")
     discharge: str = Field(default="", title="Discharge noticed")
     re_evaluation: str = Field(default="", title="Re-evaluation")
+
+    def describe(self) -> str:
+        return f"the co-counselling session of {self.held_on:%d %b} with {self.peer_alias}"
