@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from heron_research.reports.context import KIND_NAMES, ReportContext, load
+from heron_research.reports.context import ReportContext, kind_names, load
 from heron_research.reports.html import (
     Markup,
     Section,
@@ -155,7 +155,7 @@ def cover(ctx: ReportContext) -> Section:
     if ctx.audience is not Audience.CLIENT:
         headers.append("Withheld (kept private by the client)")
     rows = []
-    for kind, name in KIND_NAMES.items():
+    for kind, name in kind_names().items():
         if kind not in ctx.included:
             continue
         row: list[Any] = [name.capitalize(), ctx.included[kind]]

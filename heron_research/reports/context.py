@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from heron_research._version import __version__
 from heron_research.errors import ReportError
+from heron_research.records.base import record_types
+from heron_research.records.facts import ReportScope
 from heron_research.visibility import Audience
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from heron_research.records.consent import ConsentState
     from heron_research.workbook.store import Workbook
 
-__all__ = ["KINDS", "ReportContext", "load", "parse_day"]
+__all__ = ["KINDS", "ReportContext", "kind_names", "kinds_in_scope", "load", "parse_day"]
 
 #: the notebooks, by report kind
 KINDS = {"review": "peer_review_report.ipynb", "handover": "handover_report.ipynb"}
@@ -36,33 +38,27 @@ TITLES = {
     "review": "Peer-review report",
     "handover": "What works for me: a hand-over report",
 }
-#: kinds read for the report's period only
-PERIOD_KINDS = (
-    "emotion_episode",
-    "focus_decision",
-    "practitioner_reaction",
-    "intervention",
-    "co_counselling_session",
-)
-#: kinds read from the beginning up to the end of the period: open items, hypotheses and
-#: inquiries started earlier still matter, reliable change is from the first check-in,
-#: and past reviews are history
-HISTORY_KINDS = ("agenda_item", "projection_hypothesis", "inquiry_cycle", "peer_review", "check_in")
-UNDATED_KINDS = ("person",)
-#: what people call each kind, for the cover
-KIND_NAMES = {
-    "emotion_episode": "emotion episodes",
-    "projection_hypothesis": "projection hypotheses",
-    "inquiry_cycle": "inquiry cycles",
-    "focus_decision": "focus decisions",
-    "agenda_item": "agenda items",
-    "peer_review": "peer reviews",
-    "practitioner_reaction": "practitioner reactions",
-    "intervention": "interventions",
-    "check_in": "check-ins",
-    "co_counselling_session": "co-counselling sessions",
-    "person": "people",
-}
+#: the order a report reads scopes in, and the start of the period each is read from
+_READ_SCOPES = (ReportScope.PERIOD, ReportScope.HISTORY, ReportScope.UNDATED)
+
+
+def kinds_in_scope(scope: ReportScope) -> tuple[str, ...]:
+    """The record kinds a report reads with ``scope``, in the registry's order.
+
+    ``PERIOD`` kinds are read for the report's period only; ``HISTORY`` kinds from the
+    beginning to the end of the period (open items, hypotheses and inquiries started earlier
+    still matter, reliable change is from the first check-in, past reviews are history);
+    ``UNDATED`` kinds whole.
+    """
+    return tuple(k for k, cls in record_types().items() if cls.facts.report is scope)
+
+
+def kind_names() -> dict[str, str]:
+    """What people call each kind a report counts, for the cover: dated kinds in the
+    registry's order, then the undated ones."""
+    read = [cls for cls in record_types().values() if cls.facts.report in _READ_SCOPES]
+    read.sort(key=lambda cls: cls.facts.report is ReportScope.UNDATED)
+    return {cls.kind: cls.facts.plural for cls in read}
 
 
 def _day(value: date) -> str:
@@ -148,9 +144,7 @@ class ReportContext:
 
 def _first_day(kind: str, table: pd.DataFrame) -> date | None:
     """The earliest local day in a kind's table (None when empty or undated)."""
-    from heron_research.records import record_type
-
-    field_name = record_type(kind).when_field
+    field_name = record_types()[kind].when_field
     if field_name is None or table.empty:
         return None
     column = f"{field_name}_local" if f"{field_name}_local" in table else field_name
@@ -194,12 +188,9 @@ def load(
     # snapshot, so a save or a consent change made meanwhile is wholly in or wholly out
     with Workbook.open(workbook, readonly=True) as wb, wb.atomic(write=False):
         consent = wb.consent()
-        for group, group_since in (
-            (PERIOD_KINDS, start),
-            (HISTORY_KINDS, None),
-            (UNDATED_KINDS, None),
-        ):
-            for record_kind in group:
+        for scope in _READ_SCOPES:
+            group_since = start if scope is ReportScope.PERIOD else None
+            for record_kind in kinds_in_scope(scope):
                 tables = wb.frames(record_kind, since=group_since, until=end, audience=reader)
                 frames.update(tables)
                 main = tables[record_kind]
@@ -208,7 +199,7 @@ def load(
                     f"{record_kind}:{rid}:{rev}"
                     for rid, rev in zip(main["id"], main["revision"], strict=True)
                 )
-                if record_kind in PERIOD_KINDS and (day := _first_day(record_kind, main)):
+                if scope is ReportScope.PERIOD and (day := _first_day(record_kind, main)):
                     first_days.append(day)
                 if reader is not Audience.CLIENT:
                     withheld[record_kind] = _withheld(wb, record_kind, group_since, end, reader)
