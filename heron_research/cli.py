@@ -7,6 +7,8 @@ line and exit 1, never a traceback.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -272,6 +274,19 @@ def cohort_report(dataset: Path, out: Path | None, keep_notebook: bool) -> None:
     click.echo(str(result.path))
 
 
+def _os_error_line(exc: OSError) -> str:
+    """One line for an error the operating system gave: the path(s) and the reason."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    if exc.errno == errno.ENOENT and exc.filename2 is None:
+        folder = Path(os.fsdecode(exc.filename)).parent
+        if not folder.exists():
+            reason = f"the folder {folder} does not exist"
+    names = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+    return f"cannot use {names}: {reason}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every user error into one line and exit code 1."""
     try:
@@ -284,6 +299,9 @@ def main(argv: list[str] | None = None) -> None:
         code = 1
     except HeronError as exc:
         click.echo(f"heron-research: {exc}", err=True)
+        code = 1
+    except OSError as exc:  # a path the system refused (no such folder, not a folder, /proc)
+        click.echo(f"heron-research: {_os_error_line(exc)}", err=True)
         code = 1
     except KeyboardInterrupt:
         code = 130

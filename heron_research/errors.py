@@ -1,31 +1,45 @@
-"""The exceptions heron-research raises.
+"""The exceptions heron-research raises, and what the research batch calls each.
 
 Every error the package raises on purpose derives from :class:`HeronError`, so a caller
 (the CLI, a form, a notebook) can catch one thing. Each subclass is also the builtin a
-caller would expect, so ``except ValueError`` keeps working::
+caller would expect, so ``except ValueError`` keeps working. Every class lives in this
+module (the modules that raise them re-export them); ``tests/test_errors.py`` checks
+that this tree is the classes' real tree, names, parents and builtins, both ways::
 
-    HeronError
-    ├── RecordValidationError (ValueError)    a record failed validation; .problems lists each field
-    ├── WorkbookError                          anything about a workbook file
+    HeronError (Exception)
+    ├── RecordValidationError (ValueError)  a record failed validation; .problems lists each field
+    ├── WorkbookError                       anything about a workbook file; .path names it
     │   ├── WorkbookNotFoundError (FileNotFoundError)
     │   ├── WorkbookExistsError (FileExistsError)
-    │   ├── NotAWorkbookError (ValueError)     not SQLite, or someone else's SQLite file
-    │   ├── NewerWorkbookError (ValueError)    made by a newer heron-research
+    │   ├── NotAWorkbookError (ValueError)  not SQLite, or someone else's SQLite file
+    │   ├── NewerWorkbookError (ValueError)  made by a newer heron-research; .found, .supported
     │   ├── WorkbookCorruptError (ValueError)  fails SQLite's integrity check
-    │   ├── WorkbookBusyError (TimeoutError)   another program held the lock too long
-    │   ├── WorkbookReadOnlyError (PermissionError)
+    │   ├── WorkbookBusyError (TimeoutError)  another program held the lock too long
+    │   ├── WorkbookReadOnlyError (PermissionError)  opened read-only, or the file or disk refuses
+    │   │   └── OlderWorkbookError           an older format, to upgrade, but opened read-only
     │   └── RecordNotFoundError (KeyError)
-    ├── ExportFormatError (ValueError)         a portable JSON export that does not match its schema
-    ├── ReportError                            a report could not be made
-    │   └── SectionFailedError                 (reports.runner) one section failed; names it
-    └── ResearchError                          the research batch refused its inputs
-        ├── StudyKeyError (ValueError)         (research.errors) a missing or weak study key
-        │   └── StudyKeyExposedError (PermissionError)  the key file is readable by others
-        ├── NoInputsError (FileNotFoundError)  nothing to read where the inputs were named
-        └── DatasetExistsError (FileExistsError)  the output folder is not empty
+    ├── ExportFormatError (ValueError)      a portable JSON export that does not match its schema
+    ├── ReportError                         a report could not be made
+    │   └── SectionFailedError              one section failed; names it and the error
+    ├── ResearchError                       the research batch refused its inputs
+    │   ├── StudyKeyError (ValueError)      a missing or weak study key
+    │   │   └── StudyKeyExposedError (PermissionError)  the key file is readable by others
+    │   ├── NoInputsError (FileNotFoundError)  nothing to read where the inputs were named
+    │   └── DatasetExistsError (FileExistsError)  the output folder is not empty
+    └── LabError                            JupyterLab could not be started (safely)
+
+Two more are signals inside the package, each caught before it reaches a caller (so they
+are not HeronErrors)::
+
+    FieldError (ValueError)                 a model validator blames one field (a FieldProblem)
+    ChangedWhileReading (Exception)         a batch input changed while it was being read
 
 Errors carry the data a caller needs (the path, the field, the versions) and a message
 that says what to do, written for the person who will read it.
+
+A workbook the research batch cannot read does not stop the batch: it is listed with a
+reason code, and :data:`BATCH_REASONS` (at the end of this module) is the one table from
+the errors above to those codes and the words the manifest uses.
 """
 
 from __future__ import annotations
@@ -34,26 +48,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "BATCH_REASONS",
+    "BatchReason",
+    "ChangedWhileReading",
+    "DatasetExistsError",
     "ExportFormatError",
+    "FieldError",
     "FieldProblem",
     "HeronError",
+    "LabError",
     "NewerWorkbookError",
+    "NoInputsError",
     "NotAWorkbookError",
+    "OlderWorkbookError",
     "RecordNotFoundError",
     "RecordValidationError",
     "ReportError",
     "ResearchError",
+    "SectionFailedError",
+    "StudyKeyError",
+    "StudyKeyExposedError",
     "WorkbookBusyError",
     "WorkbookCorruptError",
     "WorkbookError",
     "WorkbookExistsError",
     "WorkbookNotFoundError",
     "WorkbookReadOnlyError",
+    "batch_reason",
 ]
 
 
 class HeronError(Exception):
     """Base class of every error heron-research raises on purpose."""
+
+
+# --- records --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,22 @@ class RecordValidationError(HeronError, ValueError):
     def for_field(self, *path: str | int) -> list[FieldProblem]:
         """The problems whose field path starts with ``path``."""
         return [p for p in self.problems if p.field[: len(path)] == path]
+
+
+class FieldError(ValueError):
+    """Raised by a model validator to blame one field (``field`` is relative to the model).
+
+    A signal, not a :class:`HeronError`: pydantic wraps it, and ``validate_record`` turns it
+    into a :class:`FieldProblem` of a :class:`RecordValidationError`.
+    """
+
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
+        self.field = (field,) if isinstance(field, str) else tuple(field)
+        self.message = message
+        super().__init__(message)
+
+
+# --- workbooks ------------------------------------------------------------------------------
 
 
 class WorkbookError(HeronError):
@@ -140,6 +185,25 @@ class WorkbookReadOnlyError(WorkbookError, PermissionError):
     """The workbook cannot be written (opened read-only, or the file or disk refuses)."""
 
 
+class OlderWorkbookError(WorkbookReadOnlyError):
+    """The workbook is in an older format, and opening it would upgrade it (a write), but it
+    was opened read-only. Opening it once without read-only upgrades it.
+
+    A :class:`WorkbookReadOnlyError` (it is one: the upgrade is the write refused), so every
+    ``except WorkbookReadOnlyError`` or ``except PermissionError`` still catches it; a caller
+    that must tell the two apart (the research batch) checks this class first.
+    """
+
+    def __init__(self, path: Path | str, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"{path} uses an older workbook format ({found}); open it once "
+            "without read-only to upgrade it",
+            path,
+        )
+
+
 class RecordNotFoundError(WorkbookError, KeyError):
     """No record with that id (of that kind) is in the workbook."""
 
@@ -151,9 +215,125 @@ class ExportFormatError(HeronError, ValueError):
     """A portable JSON export does not match the documented format."""
 
 
+# --- reports --------------------------------------------------------------------------------
+
+
 class ReportError(HeronError):
     """A report could not be produced."""
 
 
+class SectionFailedError(ReportError):
+    """A cell of the report notebook failed: ``section`` names it, ``error`` is the
+    exception's one line, ``partial`` the executed notebook kept for diagnosis (or None)."""
+
+    def __init__(self, section: str, error: str, partial: Path | None) -> None:
+        self.section = section
+        self.error = error
+        self.partial = partial
+        where = f"; the partial notebook is kept at {partial}" if partial else ""
+        super().__init__(f"the {section!r} section failed: {error}{where}")
+
+
+# --- research -------------------------------------------------------------------------------
+
+
 class ResearchError(HeronError):
     """A research batch could not be produced."""
+
+
+class StudyKeyError(ResearchError, ValueError):
+    """The study key file cannot be used (missing, unreadable, empty or too short)."""
+
+
+class StudyKeyExposedError(StudyKeyError, PermissionError):
+    """The study key file can be read (or written) by users other than its owner."""
+
+
+class NoInputsError(ResearchError, FileNotFoundError):
+    """An INPUT path does not exist, or the inputs hold no workbook or export."""
+
+
+class DatasetExistsError(ResearchError, FileExistsError):
+    """The output folder already exists and is not empty."""
+
+
+class ChangedWhileReading(Exception):
+    """A batch input's signature after reading differs from the one before.
+
+    A signal, not a :class:`HeronError`: the batch's task catches it and lists the input
+    with the reason ``changed``.
+    """
+
+
+# --- the lab --------------------------------------------------------------------------------
+
+
+class LabError(HeronError):
+    """JupyterLab could not be started (or was not as safe as it must be) for a workbook."""
+
+
+# --- why the research batch could not read an input -----------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchReason:
+    """Why the batch could not read one input: the words shown on the terminal and written
+    in the manifest (no paths, no content), and the errors that mean it."""
+
+    words: str
+    errors: tuple[type[BaseException], ...] = ()
+
+
+#: The one table from errors to the batch's reason codes (the manifest's ``reason``). An
+#: error takes the code of the first of its classes, in method resolution order (itself,
+#: then its bases), that is listed here; an error none of whose classes is listed is
+#: ``failed``. So a subclass listed here wins over its base: an older workbook opened
+#: read-only is ``older_format``, a current one on a read-only disk ``read_only``.
+BATCH_REASONS: dict[str, BatchReason] = {
+    "missing": BatchReason(
+        "the file was not there when the batch came to read it",
+        (WorkbookNotFoundError, FileNotFoundError),
+    ),
+    "unreadable": BatchReason(
+        "the file could not be read (permissions or a disk error)", (WorkbookError, OSError)
+    ),
+    "read_only": BatchReason(
+        "the workbook cannot be opened where it is: its disk or folder is read-only, and "
+        "reading a workbook writes a file beside it; copy it somewhere you can write and run "
+        "the batch again",
+        (WorkbookReadOnlyError,),
+    ),
+    "not_a_workbook": BatchReason("not a heron-research workbook or export", (NotAWorkbookError,)),
+    "corrupt": BatchReason(
+        "the workbook file is damaged and cannot be read", (WorkbookCorruptError,)
+    ),
+    "newer_format": BatchReason(
+        "made by a newer heron-research; upgrade heron-research to read it",
+        (NewerWorkbookError,),
+    ),
+    "older_format": BatchReason(
+        "made by an older heron-research; open it once with heron-research (for example "
+        "heron-research check) to upgrade it, then run the batch again",
+        (OlderWorkbookError,),
+    ),
+    "busy": BatchReason(
+        "another program kept the workbook locked; try again later", (WorkbookBusyError,)
+    ),
+    "invalid_export": BatchReason(
+        "the JSON file is not a valid heron-research workbook export", (ExportFormatError,)
+    ),
+    "changed": BatchReason(
+        "the file changed while it was being read (is someone using it?); try again",
+        (ChangedWhileReading,),
+    ),
+    "failed": BatchReason("the file could not be processed"),
+}
+
+_REASON_OF: dict[type[BaseException], str] = {
+    error: code for code, reason in BATCH_REASONS.items() for error in reason.errors
+}
+
+
+def batch_reason(exc: BaseException) -> str:
+    """The :data:`BATCH_REASONS` code for an error raised while the batch read an input."""
+    return next((_REASON_OF[c] for c in type(exc).__mro__ if c in _REASON_OF), "failed")

@@ -44,7 +44,7 @@ from types import FrameType
 from typing import IO, Any
 from urllib.parse import quote
 
-from heron_research.errors import HeronError, WorkbookNotFoundError
+from heron_research.errors import LabError, WorkbookNotFoundError
 
 __all__ = [
     "DEFAULT_WORKBOOK",
@@ -94,10 +94,6 @@ _HIDDEN_FILES = (
 )
 
 _TEMPLATE = "workbook.ipynb"
-
-
-class LabError(HeronError):
-    """JupyterLab could not be started (or was not as safe as it must be) for a workbook."""
 
 
 # --- 1. the client's notebook -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from heron_research.errors import FieldProblem, RecordValidationError
+from heron_research.errors import FieldError, FieldProblem, RecordValidationError
 from heron_research.records.facts import KindFacts
 
 __all__ = [
@@ -63,15 +63,6 @@ def new_id() -> str:
 def aware(value: datetime) -> datetime:
     """``value`` with a time zone: a naive time is taken as this computer's local time."""
     return value if value.tzinfo is not None else value.astimezone()
-
-
-class FieldError(ValueError):
-    """Raised by a model validator to blame one field (``field`` is relative to the model)."""
-
-    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
-        self.field = (field,) if isinstance(field, str) else tuple(field)
-        self.message = message
-        super().__init__(message)
 
 
 _TEXT_LIMIT = 20_000

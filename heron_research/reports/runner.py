@@ -32,7 +32,7 @@ from importlib.resources import as_file
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from heron_research.errors import ReportError
+from heron_research.errors import ReportError, SectionFailedError
 from heron_research.reports.context import KINDS, TITLES, parse_day
 from heron_research.reports.html import REPORT_MIME
 from heron_research.reports.warm import without_optional
@@ -54,18 +54,6 @@ __all__ = [
 ENGINE = "heron-research"
 #: what the kernel imports while it starts (in the kernel's own process)
 WARM_UP = "from heron_research.reports.warm import warm_up; warm_up(); del warm_up"
-
-
-class SectionFailedError(ReportError):
-    """A cell of the report notebook failed: ``section`` names it, ``error`` is the
-    exception's one line, ``partial`` the executed notebook kept for diagnosis (or None)."""
-
-    def __init__(self, section: str, error: str, partial: Path | None) -> None:
-        self.section = section
-        self.error = error
-        self.partial = partial
-        where = f"; the partial notebook is kept at {partial}" if partial else ""
-        super().__init__(f"the {section!r} section failed: {error}{where}")
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from heron_research.errors import (
+    BATCH_REASONS,
+    ChangedWhileReading,
     ExportFormatError,
-    NewerWorkbookError,
     NotAWorkbookError,
-    WorkbookBusyError,
-    WorkbookCorruptError,
-    WorkbookError,
-    WorkbookNotFoundError,
-    WorkbookReadOnlyError,
+    batch_reason,
 )
 from heron_research.records import Sharing, record_type
 from heron_research.research.errors import NoInputsError
@@ -59,26 +56,9 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 Format = Literal["workbook", "export"]
 
-#: Why an input could not be read, by code: the words the manifest uses (no paths, no content).
-ERROR_REASONS: dict[str, str] = {
-    "missing": "the file was not there when the batch came to read it",
-    "unreadable": "the file could not be read (permissions or a disk error)",
-    "not_a_workbook": "not a heron-research workbook or export",
-    "corrupt": "the workbook file is damaged and cannot be read",
-    "newer_format": "made by a newer heron-research; upgrade heron-research to read it",
-    "older_format": (
-        "made by an older heron-research; open it once with heron-research (for example "
-        "heron-research check) to upgrade it, then run the batch again"
-    ),
-    "busy": "another program kept the workbook locked; try again later",
-    "invalid_export": "the JSON file is not a valid heron-research workbook export",
-    "changed": "the file changed while it was being read (is someone using it?); try again",
-    "failed": "the file could not be processed",
-}
-
-
-class ChangedWhileReading(Exception):
-    """The input's :func:`signature` after reading differs from the one before."""
+#: Why an input could not be read, by code: the words the manifest uses (no paths, no
+#: content). Derived from the one table of errors and reasons, :data:`BATCH_REASONS`.
+ERROR_REASONS: dict[str, str] = {code: reason.words for code, reason in BATCH_REASONS.items()}
 
 
 def find_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -263,19 +243,4 @@ def stored_rows(
 
 def classify_error(exc: BaseException) -> str:
     """The ERROR_REASONS code for an exception raised while reading an input."""
-    for kind, code in (
-        (ChangedWhileReading, "changed"),
-        (WorkbookNotFoundError, "missing"),
-        (FileNotFoundError, "missing"),
-        (NewerWorkbookError, "newer_format"),
-        (WorkbookReadOnlyError, "older_format"),
-        (WorkbookCorruptError, "corrupt"),
-        (WorkbookBusyError, "busy"),
-        (NotAWorkbookError, "not_a_workbook"),
-        (ExportFormatError, "invalid_export"),
-        (WorkbookError, "unreadable"),
-        (OSError, "unreadable"),
-    ):
-        if isinstance(exc, kind):
-            return code
-    return "failed"
+    return batch_reason(exc)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from heron_research.errors import (
     NewerWorkbookError,
     NotAWorkbookError,
+    OlderWorkbookError,
     RecordNotFoundError,
     WorkbookBusyError,
     WorkbookCorruptError,
@@ -418,11 +419,7 @@ class Workbook:
             if found < SCHEMA_VERSION:
                 if readonly:
                     db.close()
-                    raise WorkbookReadOnlyError(
-                        f"{path} uses an older workbook format ({found}); open it once "
-                        "without read-only to upgrade it",
-                        path,
-                    )
+                    raise OlderWorkbookError(path, found, SCHEMA_VERSION)
                 wb._migrate()
         except sqlite3.DatabaseError as exc:
             if db is not None:

@@ -4,13 +4,16 @@ Saves go to a workbook on a 1 MB tmpfs made (and removed) by the test, until the
 full. Every save either returns or raises a :class:`WorkbookError` that says the disk is
 full; every acknowledged save is still there afterwards and the file passes SQLite's
 integrity check. The same through the episode form: it says "Not saved" and keeps what
-was typed. Then the same filesystem remounted read-only, and a workbook opened read-only.
+was typed. Then the same filesystem remounted read-only, and a workbook opened read-only;
+and the research batch on a read-only disk, which must say so (not "upgrade it").
 
 Mounting needs root (CAP_SYS_ADMIN); without it the tmpfs tests are skipped with a reason.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -19,9 +22,16 @@ from pathlib import Path
 
 import pytest
 from figures import Figures
+from research_helpers import KEY_TEXT, build_workbook, participant_records
 from support import StepClock, episode_data
 
-from heron_research.errors import HeronError, WorkbookError, WorkbookReadOnlyError
+from heron_research.cli import main
+from heron_research.errors import (
+    BATCH_REASONS,
+    HeronError,
+    WorkbookError,
+    WorkbookReadOnlyError,
+)
 from heron_research.forms import workbook_app
 from heron_research.forms.core import RecordForm
 from heron_research.records import EmotionEpisode, validate_record
@@ -244,3 +254,49 @@ def test_a_workbook_opened_read_only_refuses_saves(tmp_path: Path) -> None:
     assert path.read_bytes() == before
     path.chmod(0o600)
     assert_intact(path, saved)
+
+
+def _batch(capsys: pytest.CaptureFixture[str], out: Path, key: Path, *inputs: Path) -> str:
+    """Run ``heron-research batch`` on ``inputs``; its output, checked to be a clean run."""
+    with pytest.raises(SystemExit) as ended:
+        main(["batch", *map(str, inputs), "--out", str(out), "--key-file", str(key)])
+    stdout, stderr = capsys.readouterr()
+    assert ended.value.code == 0, stderr
+    assert "Traceback" not in stderr
+    return stdout
+
+
+def test_the_batch_on_a_read_only_disk_says_read_only(
+    tiny_disk: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], figures: Figures
+) -> None:
+    """A current, consented workbook on a read-only disk is "read_only", in the output and
+    the manifest; only a workbook of an older format is told to upgrade."""
+    current = build_workbook(tiny_disk / "current.heron", participant_records()[0])
+    older = tmp_path / "older.heron"  # on a disk that can be written: it can be upgraded
+    older.write_bytes((Path(__file__).parents[1] / "fixtures" / "workbook-v1.heron").read_bytes())
+    key = tmp_path / "study.key"
+    key.write_bytes(KEY_TEXT + b"\n")
+    os.chmod(key, 0o600)
+    before = current.read_bytes()
+    remount(tiny_disk, "ro")
+    try:
+        stdout = _batch(capsys, tmp_path / "ds", key, current, older)
+    finally:
+        remount(tiny_disk, "rw")
+    assert current.read_bytes() == before
+
+    read_only, older_format = BATCH_REASONS["read_only"].words, BATCH_REASONS["older_format"]
+    assert f"erred: {current}: {read_only}" in stdout, stdout
+    assert f"erred: {older}: {older_format.words}" in stdout, stdout
+    assert "upgrade" not in read_only and "read-only" in read_only
+    manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+    assert manifest["counts"] == {"inputs": 2, "included": 0, "excluded": 0, "erred": 2}
+    assert manifest["erred"] == {
+        "read_only": {"count": 1, "reason": read_only},
+        "older_format": {"count": 1, "reason": older_format.words},
+    }
+    figures.record(3, "batch on a read-only disk: says read-only, not upgrade", True)
+
+    # the disk was the reason: writable again, the same workbook is read and included
+    stdout = _batch(capsys, tmp_path / "ds-rw", key, current)
+    assert "Inputs: 1; included 1, excluded 0, erred 0" in stdout, stdout
