@@ -4,23 +4,34 @@ Both notebooks run on: the demo workbook, an empty workbook, a workbook with one
 (whose text tries to inject markup), and a workbook whose entries are all private (run for
 the practitioner, who must see none of their content). Runs are shared between tests
 (module-scoped cache): each costs a kernel start.
+
+The sections expected, their order and their headings come from the registry
+(:mod:`heron_research.reports.registry`), never from a list here: the notebooks must call
+the sections in the registry's order, the pages must show them in it, and each section must
+read what it declares and say its empty-state sentence when it has nothing to show.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import html as html_text
 import json
 import os
 import re
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from support import run_nbval
 
-from heron_research.cli import main
+from heron_research.cli import cli, main
 from heron_research.demo import generate_demo
 from heron_research.errors import ReportError
 from heron_research.principles import current_principles
@@ -34,15 +45,24 @@ from heron_research.records import (
 )
 from heron_research.reports import ReportResult, SectionFailedError, run_report
 from heron_research.reports import review as review_sections
-from heron_research.reports.html import check_offline
+from heron_research.reports.context import ReportContext
+from heron_research.reports.html import Section, check_offline, note
+from heron_research.reports.notebooks import notebook_text
+from heron_research.reports.registry import (
+    REPORT_KINDS,
+    WORKBOOK,
+    ReportKind,
+    SectionSpec,
+    sections,
+)
 from heron_research.reports.runner import default_out, failed_section
+from heron_research.resources import notebook_file
 from heron_research.workbook import Workbook
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = [
-    ROOT / "notebooks" / "peer_review_report.ipynb",
-    ROOT / "notebooks" / "handover_report.ipynb",
-]
+#: the kinds of report made from a workbook (the cohort report's run is in tests/research)
+WORKBOOK_KINDS = [k for k in REPORT_KINDS.values() if k.source == WORKBOOK]
+NOTEBOOKS = [ROOT / "notebooks" / k.notebook for k in WORKBOOK_KINDS]
 
 XSS_SITUATION = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 #: distinctive text planted in private entries: a practitioner's report must not contain it
@@ -53,28 +73,20 @@ PRIVATE = {
     "agenda": "PRIVATE-AGENDA-a41d",
     "thoughts": "PRIVATE-THOUGHT-0b6e",
 }
-REVIEW_SECTIONS = [
-    "cover",
-    "agenda",
-    "daily-life",
-    "self-management",
-    "hypotheses",
-    "inquiries",
-    "my-say",
-    "check-ins",
-    "practitioner",
-    "past-reviews",
-    "closing",
-]
-HANDOVER_SECTIONS = [
-    "cover",
-    "what-works",
-    "learned",
-    "open-inquiries",
-    "co-counselling",
-    "where-i-am",
-    "next-steps",
-]
+
+
+def expected_headings(kind: ReportKind) -> list[tuple[str, str]]:
+    """(id, heading) of each section of a ``kind`` report with the standard title, in the
+    registry's order: the cover is headed by the report's title, the others by their own."""
+    return [(s.slug, kind.title if s.cover else s.title) for s in sections(kind.name)]
+
+
+_SECTION = re.compile(r'<section id="([^"]*)" class="report-section"><h([12])>(.*?)</h\2>', re.S)
+
+
+def headings(page: str) -> list[tuple[str, str]]:
+    """(id, heading) of each report section of ``page``, in the order of the page."""
+    return [(slug, html_text.unescape(title)) for slug, _, title in _SECTION.findall(page)]
 
 
 def _consent(at: datetime) -> ConsentEntry:
@@ -200,9 +212,8 @@ def test_report_runs_and_writes_a_private_offline_page(
 
     page = html(result)
     assert page.startswith("<!DOCTYPE html>")
-    expected = REVIEW_SECTIONS if kind == "review" else HANDOVER_SECTIONS
-    found = [s for s in expected if f'id="{s}"' in page]
-    assert found == expected
+    assert headings(page) == expected_headings(REPORT_KINDS[kind])
+    assert page.count("<section") == len(REPORT_KINDS[kind].sections)
     assert check_offline(page) == []
     assert "<script" not in page.lower()
     without_namespaces = re.sub(r'\sxmlns(?::\w+)?="[^"]*"', "", page)
@@ -403,6 +414,9 @@ def test_default_out_is_beside_the_workbook(tmp_path: Path) -> None:
     assert default_out(book, "handover", date(2025, 3, 31), "practitioner") == (
         tmp_path / "client-handover-practitioner-2025-03-31.html"
     )
+    assert default_out(tmp_path / "study-1", "cohort", date(2025, 3, 31), "research") == (
+        tmp_path / "study-1-cohort.html"
+    )
 
 
 # --- the command ------------------------------------------------------------------------
@@ -484,7 +498,8 @@ def test_report_notebooks_run_under_nbval(tmp_path: Path) -> None:
     done = run_nbval(NOTEBOOKS, tmp_path, env)
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert f"{2 + 11 + 2 + 7} passed" in done.stdout
+    cells = sum(2 + len(k.sections) for k in WORKBOOK_KINDS)  # parameters, setup, sections
+    assert f"{cells} passed" in done.stdout
 
 
 def test_a_report_reads_one_snapshot_of_the_workbook(
@@ -535,3 +550,173 @@ def test_a_report_reads_one_snapshot_of_the_workbook(
     with Workbook.open(path, readonly=True) as wb:  # the client's saves did land
         assert len(wb.records("emotion_episode")) == 2
         assert not wb.consent().entry.practitioner_sharing
+
+
+# --- the registries ---------------------------------------------------------------------
+
+ALL_KINDS = list(REPORT_KINDS.values())
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda k: k.name)
+def test_every_report_kind_declares_all_of_it(kind: ReportKind) -> None:
+    declared = sections(kind.name)
+    module = import_module(kind.module)
+
+    assert kind.title and kind.about.startswith("# ")
+    assert notebook_file(kind.notebook).is_file()
+    assert [s.slug for s in declared] == list(kind.sections)
+    assert len(set(kind.sections)) == len(kind.sections)
+    assert [s.cover for s in declared] == [True] + [False] * (len(declared) - 1)
+    assert kind.parameter_names[0] == kind.source and "title" in kind.parameter_names
+    assert kind.audiences
+    for spec in declared:
+        assert spec.kind == kind.name and spec.title
+        assert getattr(module, spec.name) is spec, f"{kind.module}.{spec.name}"
+        assert spec.name in module.__all__
+        assert spec.render.__doc__, f"{spec.slug} has no docstring"
+        assert spec.empty is None or spec.empty.endswith("."), spec.slug
+
+
+def test_the_report_command_offers_every_workbook_report_kind() -> None:
+    kind_option = next(p for p in cli.commands["report"].params if p.name == "kind")
+
+    assert list(kind_option.type.choices) == [k.name for k in WORKBOOK_KINDS]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda k: k.name)
+def test_shipped_notebook_is_the_one_the_registry_builds(kind: ReportKind) -> None:
+    """The notebook as committed is exactly what the registry builds: change a section, its
+    order or a parameter, and ``python -m heron_research.reports.notebooks --write``."""
+    shipped = (ROOT / "notebooks" / kind.notebook).read_text(encoding="utf-8")
+
+    assert shipped == notebook_text(kind), (
+        f"notebooks/{kind.notebook} is out of date: "
+        "run python -m heron_research.reports.notebooks --write"
+    )
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda k: k.name)
+def test_notebook_cells_call_the_sections_in_registry_order(kind: ReportKind) -> None:
+    """Read from the committed file, independently of the builder: a parameters cell, the
+    setup, then one call per section in the registry's order, named by the section title."""
+    nb = json.loads((ROOT / "notebooks" / kind.notebook).read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    alias = kind.module.rsplit(".", 1)[1]
+
+    assert code[0]["metadata"]["tags"] == ["parameters"]
+    assert [c["id"] for c in code[1:2]] == ["setup"]
+    names = re.findall(r"^(\w+) = ", "".join(code[0]["source"]), re.M)
+    assert tuple(names) == kind.parameter_names
+    calls = [("".join(c["source"]), c["metadata"]["heron"]["section"]) for c in code[2:]]
+    assert calls == [(f"{alias}.{s.name}(report)", s.title) for s in sections(kind.name)]
+
+
+class _Noting(dict[str, Any]):
+    """``ctx.extra`` that notes the keys read."""
+
+    def __init__(self, data: dict[str, Any], read: set[str]) -> None:
+        super().__init__(data)
+        self.read = read
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+class _Reading(ReportContext):
+    """A report context that notes every frame (and ``extra`` key) a section reads."""
+
+    frames_read: set[str]
+    extra_read: set[str]
+
+    def frame(self, table: str) -> Any:
+        self.frames_read.add(table)
+        return super().frame(table)
+
+
+def _reading(ctx: ReportContext) -> _Reading:
+    copy = _Reading(**{f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx)})
+    copy.frames_read, copy.extra_read = set(), set()
+    copy.extra = _Noting(ctx.extra, copy.extra_read)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def contexts(books: dict[str, Path]) -> dict[tuple[str, str], ReportContext]:
+    """(book, kind) -> the report context a notebook would read, made in this process."""
+    return {
+        (book, kind.name): import_module(kind.module).load(books[book])
+        for book in ("demo", "empty")
+        for kind in WORKBOOK_KINDS
+    }
+
+
+WORKBOOK_SECTIONS = [
+    pytest.param(kind, spec, id=f"{kind.name}-{spec.slug}")
+    for kind in WORKBOOK_KINDS
+    for spec in sections(kind.name)
+]
+
+
+@pytest.mark.parametrize(("kind", "spec"), WORKBOOK_SECTIONS)
+def test_each_section_reads_what_it_declares(
+    contexts: dict[tuple[str, str], ReportContext], kind: ReportKind, spec: SectionSpec[Any]
+) -> None:
+    """On the demo workbook a section reads exactly the frames and extras it declares; on an
+    empty one (where it stops early) no more than those."""
+    demo = _reading(contexts[("demo", kind.name)])
+    empty = _reading(contexts[("empty", kind.name)])
+
+    shown = spec(demo)
+    spec(empty)
+
+    assert isinstance(shown, Section) and shown.slug == spec.slug
+    assert (demo.frames_read, demo.extra_read) == (set(spec.needs), set(spec.extra))
+    assert empty.frames_read <= set(spec.needs) and empty.extra_read <= set(spec.extra)
+    assert set(spec.needs) <= set(demo.frames)  # the loader reads what the sections need
+
+
+@pytest.mark.parametrize(("kind", "spec"), WORKBOOK_SECTIONS)
+def test_a_section_with_nothing_to_show_says_its_empty_state_sentence(
+    contexts: dict[tuple[str, str], ReportContext], kind: ReportKind, spec: SectionSpec[Any]
+) -> None:
+    """Every frame emptied (columns kept): a section that declares an empty-state sentence
+    shows just that; the others still render."""
+    demo = contexts[("demo", kind.name)]
+    nothing = dataclasses.replace(demo, frames={k: v.iloc[:0] for k, v in demo.frames.items()})
+
+    shown = spec(nothing)
+
+    if spec.empty is not None:
+        assert str(shown) == str(Section(spec.slug, spec.title, note(spec.empty)))
+    else:
+        assert shown.slug == spec.slug and str(shown.body)
+
+
+def test_the_papermill_engine_is_registered_once_by_its_module(report: Run) -> None:
+    from papermill.engines import papermill_engines
+
+    from heron_research.reports import engine
+
+    report("demo")
+    report("demo", "handover")  # two runs in this process
+
+    assert papermill_engines.get_engine(engine.ENGINE) is engine.PrestartedKernelEngine
+    assert not hasattr(import_module("heron_research.reports.runner"), "_register_engine")
+    fresh = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, heron_research.reports.runner as r;"
+            "print(sorted(m for m in ('papermill', 'pandas') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert fresh.stdout.strip() == "[]"  # the runner itself stays light

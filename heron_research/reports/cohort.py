@@ -1,10 +1,10 @@
 """The cohort report: what a research dataset shows about the programme, across participants.
 
-``notebooks/cohort_report.ipynb`` calls :func:`load` and then one function per section, in
-this order: :func:`cover`, :func:`participants`, :func:`compliance`, :func:`emotions`,
-:func:`self_management`, :func:`hypotheses`, :func:`autonomy`, :func:`check_ins`,
-:func:`methods`. Each returns a :class:`~heron_research.reports.html.Section`; a section
-with nothing to show says so plainly. The numbers come from
+``notebooks/cohort_report.ipynb`` calls :func:`load` and then one section per cell, in the
+order of the ``cohort`` entry of :data:`~heron_research.reports.registry.REPORT_KINDS`. Each
+section is declared here with :func:`~heron_research.reports.registry.section` and returns a
+:class:`~heron_research.reports.html.Section`; a section with nothing to show says so
+plainly (with no participants at all, each data section says that). The numbers come from
 :mod:`heron_research.analysis.cohort`; time is programme weeks (the dataset has no dates).
 """
 
@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,8 @@ from heron_research import charts
 from heron_research._version import __version__
 from heron_research.analysis import cohort as analysis
 from heron_research.reports.common import chart, plural
-from heron_research.reports.html import Section, definition_list, note, para, table, tag
+from heron_research.reports.html import definition_list, note, para, table, tag
+from heron_research.reports.registry import COHORT, REPORT_KINDS, Body, SectionSpec, section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +54,6 @@ __all__ = [
 
 #: programme weeks per block in the trajectories
 BLOCK_WEEKS = 4
-TITLE = "Cohort report"
 SAMPLE_NOTE = (
     "No dataset was given, so this report was made from a small synthetic sample (a few "
     "fictional demo clients; no real person). Run heron-research cohort-report DATASET for "
@@ -168,17 +169,23 @@ def load(
     generated = now or datetime.now().astimezone().replace(microsecond=0)
     return CohortContext(
         dataset=opened,
-        title=title or TITLE,
+        title=title or REPORT_KINDS[COHORT].title,
         generated_at=generated,
         fingerprint=fingerprint(opened.manifest),
         sample=sample,
     )
 
 
-def _empty(slug: str, title: str, ctx: CohortContext) -> Section | None:
-    if ctx.n_participants == 0:
-        return Section(slug, title, note(NO_PARTICIPANTS))
-    return None
+def _no_participants(ctx: CohortContext) -> str | None:
+    """Why a data section has nothing to show at all: no participant is in the dataset."""
+    return NO_PARTICIPANTS if ctx.n_participants == 0 else None
+
+
+def _data_section(
+    slug: str, title: str, *, needs: tuple[str, ...], empty: str | None = None
+) -> Callable[[Callable[[CohortContext], Body]], SectionSpec[CohortContext]]:
+    """:func:`section` for a section that shows participants' data."""
+    return section(COHORT, slug, title, needs=needs, empty=empty, unavailable=_no_participants)
 
 
 def _num(value: Any, digits: int = 1) -> str:
@@ -213,7 +220,8 @@ def _k_reached(manifest: dict[str, Any]) -> str:
 # --- sections --------------------------------------------------------------------------------
 
 
-def cover(ctx: CohortContext) -> Section:
+@section(COHORT, "cover", "Cover", cover=True)
+def cover(ctx: CohortContext) -> Body:
     """Title, dataset, parameters, version, generation time, fingerprint, and the manifest's
     counts (inputs, included, excluded, erred, with reasons) and the k reached."""
     manifest = ctx.manifest
@@ -271,14 +279,12 @@ def cover(ctx: CohortContext) -> Section:
             "manifest: the same fingerprint means the same data."
         )
     )
-    return Section("cover", ctx.title, *parts, data=ctx.summary(), level=1)
+    return parts
 
 
-def participants(ctx: CohortContext) -> Section:
+@_data_section("participants", "Participants and data", needs=("participants",))
+def participants(ctx: CohortContext) -> Body:
     """Participants and data volume: entries of each kind, per participant."""
-    title = "Participants and data"
-    if (empty := _empty("participants", title, ctx)) is not None:
-        return empty
     frame = analysis.volume(ctx.frame("participants"))
     rows = [
         (
@@ -291,9 +297,7 @@ def participants(ctx: CohortContext) -> Section:
         for r in frame.itertuples()
     ]
     days = frame.iloc[0]
-    return Section(
-        "participants",
-        title,
+    return [
         para(
             f"{plural(ctx.n_participants, 'participant')}, observed for a median of "
             f"{_num(days['median'], 0)} days (from the first to the last entry they shared "
@@ -305,14 +309,12 @@ def participants(ctx: CohortContext) -> Section:
             numeric=(1, 2, 3),
         ),
         note("Only entries participants shared at the research level are in the dataset."),
-    )
+    ]
 
 
-def compliance(ctx: CohortContext) -> Section:
+@_data_section("compliance", "Logging compliance", needs=("participants", "episodes"))
+def compliance(ctx: CohortContext) -> Body:
     """CREMAS-style compliance: emotion episodes per participant per programme week."""
-    title = "Logging compliance"
-    if (empty := _empty("compliance", title, ctx)) is not None:
-        return empty
     result = analysis.compliance(ctx.frame("participants"), ctx.frame("episodes"))
     per = result.per_participant
     q1, med, q3 = (per["share_active"].quantile(q) for q in (0.25, 0.5, 0.75))
@@ -340,17 +342,20 @@ def compliance(ctx: CohortContext) -> Section:
             "shared for research are counted, so compliance here is a lower bound."
         ),
     ]
-    return Section("compliance", title, *parts)
+    return parts
 
 
-def emotions(ctx: CohortContext) -> Section:
+@_data_section(
+    "emotions",
+    "Emotions over the programme",
+    needs=("episode_emotions", "episodes"),
+    empty="No emotions were logged in the dataset.",
+)
+def emotions(ctx: CohortContext) -> Body:
     """Emotion families and intensity trajectories over programme weeks with 95% intervals."""
-    title = "Emotions over the programme"
-    if (empty := _empty("emotions", title, ctx)) is not None:
-        return empty
     felt = ctx.frame("episode_emotions")
     if felt.empty:
-        return Section("emotions", title, note("No emotions were logged in the dataset."))
+        return None
     families = analysis.family_summary(felt)
     rows = [
         (
@@ -418,7 +423,7 @@ def emotions(ctx: CohortContext) -> Section:
             "participants contribute. Emotions in participants' own words have no family."
         ),
     ]
-    return Section("emotions", title, *parts)
+    return parts
 
 
 def _effect_rows(effects: pd.DataFrame, with_skill: bool) -> list[tuple[Any, ...]]:
@@ -438,18 +443,17 @@ def _effect_rows(effects: pd.DataFrame, with_skill: bool) -> list[tuple[Any, ...
     return rows
 
 
-def self_management(ctx: CohortContext) -> Section:
+@_data_section(
+    "self-management",
+    "Self-management effects",
+    needs=("episode_self_management",),
+    empty="No self-management with intensity before and after is in the dataset.",
+)
+def self_management(ctx: CohortContext) -> Body:
     """Before minus after intensity per skill and per technique, with 95% intervals."""
-    title = "Self-management effects"
-    if (empty := _empty("self-management", title, ctx)) is not None:
-        return empty
     used = ctx.frame("episode_self_management")
     if used.dropna(subset=["intensity_before", "intensity_after"]).empty:
-        return Section(
-            "self-management",
-            title,
-            note("No self-management with intensity before and after is in the dataset."),
-        )
+        return None
     by_skill = analysis.technique_effects(used, by="skill")
     by_technique = analysis.technique_effects(used)
     heads = ["Participants", "Uses", "Before → after", "Mean drop", "95% interval"]
@@ -484,39 +488,43 @@ def self_management(ctx: CohortContext) -> Section:
             "the feeling passing with time."
         )
     )
-    return Section("self-management", title, *parts)
+    return parts
 
 
-def hypotheses(ctx: CohortContext) -> Section:
+@_data_section(
+    "hypotheses",
+    "Projection hypotheses",
+    needs=("hypotheses",),
+    empty="No projection hypotheses are in the dataset.",
+)
+def hypotheses(ctx: CohortContext) -> Body:
     """Projection hypotheses by current status."""
-    title = "Projection hypotheses"
-    if (empty := _empty("hypotheses", title, ctx)) is not None:
-        return empty
     frame = ctx.frame("hypotheses")
     if frame.empty:
-        return Section("hypotheses", title, note("No projection hypotheses are in the dataset."))
+        return None
     outcomes = analysis.hypothesis_outcomes(frame)
     with_any = frame["participant_id"].nunique()
     rows = [(r.status, r.hypotheses, _pct(r.share), r.participants) for r in outcomes.itertuples()]
-    return Section(
-        "hypotheses",
-        title,
+    return [
         para(
             f"{plural(len(frame), 'hypothesis', 'hypotheses')} from "
             f"{plural(int(with_any), 'participant')}, by their current status."
         ),
         table(rows, ["Status", "Hypotheses", "Share", "Participants"], numeric=(1, 2, 3)),
-    )
+    ]
 
 
-def autonomy(ctx: CohortContext) -> Section:
+@_data_section(
+    "autonomy",
+    "Autonomy in decisions",
+    needs=("decisions",),
+    empty="No focus decisions are in the dataset.",
+)
+def autonomy(ctx: CohortContext) -> Body:
     """The autonomy share of focus decisions over programme time."""
-    title = "Autonomy in decisions"
-    if (empty := _empty("autonomy", title, ctx)) is not None:
-        return empty
     frame = ctx.frame("decisions")
     if frame.empty:
-        return Section("autonomy", title, note("No focus decisions are in the dataset."))
+        return None
     share = analysis.autonomy_share(frame, block_weeks=BLOCK_WEEKS)
     counts = frame["decided_by"].astype(str).value_counts()
     series = share.assign(series="autonomy share")
@@ -547,21 +555,20 @@ def autonomy(ctx: CohortContext) -> Section:
             numeric=(1, 2, 3),
         ),
     ]
-    return Section("autonomy", title, *parts)
+    return parts
 
 
-def check_ins(ctx: CohortContext) -> Section:
+@_data_section(
+    "check-ins",
+    "Check-ins: reliable change",
+    needs=("check_ins",),
+    empty="No participant has two or more PHQ-9 or GAD-7 check-ins in the dataset.",
+)
+def check_ins(ctx: CohortContext) -> Body:
     """Reliable improvement and deterioration rates (PHQ-9, GAD-7)."""
-    title = "Check-ins: reliable change"
-    if (empty := _empty("check-ins", title, ctx)) is not None:
-        return empty
     rates = analysis.reliable_change_rates(ctx.frame("check_ins"))
     if int(rates["participants"].sum()) == 0:
-        return Section(
-            "check-ins",
-            title,
-            note("No participant has two or more PHQ-9 or GAD-7 check-ins in the dataset."),
-        )
+        return None
     rows = [
         (
             r.name,
@@ -574,9 +581,7 @@ def check_ins(ctx: CohortContext) -> Section:
         )
         for r in rates.itertuples()
     ]
-    return Section(
-        "check-ins",
-        title,
+    return [
         table(
             rows,
             [
@@ -595,14 +600,13 @@ def check_ins(ctx: CohortContext) -> Section:
             "check-ins of the measure). Reliable change follows Jacobson & Truax (1991): 6 or "
             "more PHQ-9 points, 4 or more GAD-7 points. Intervals: Wilson score."
         ),
-    )
+    ]
 
 
-def methods(ctx: CohortContext) -> Section:
+@section(COHORT, "methods", "About these numbers")
+def methods(ctx: CohortContext) -> Body:
     """How to read the report, and what it is based on."""
-    return Section(
-        "methods",
-        "About these numbers",
+    return [
         para(
             "Participants are the unit of every interval: entries from one person are "
             "summarised into one value per participant before the cohort is described. "
@@ -613,4 +617,4 @@ def methods(ctx: CohortContext) -> Section:
             f"heron-research {ctx.version} · generated {ctx.generated_at:%d %b %Y %H:%M} · "
             f"data fingerprint {ctx.short_fingerprint}"
         ),
-    )
+    ]

@@ -1,8 +1,10 @@
-"""Pieces every report shares: loading for a notebook, the cover, and small helpers.
+"""Pieces every report shares: loading for a notebook, the cover's body, and small helpers.
 
-Notebook cells call :func:`open_report` once and then one section function per cell;
-each section returns a :class:`~heron_research.reports.html.Section`, which Jupyter shows
-as HTML (and the HTML export keeps).
+Notebook cells call :func:`open_report` once and then one section per cell; each section
+(a :class:`~heron_research.reports.registry.SectionSpec`) returns a
+:class:`~heron_research.reports.html.Section`, which Jupyter shows as HTML (and the HTML
+export keeps). The review and hand-over reports each declare :func:`cover_body` as their
+cover.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from heron_research.reports.context import ReportContext, kind_names, load
 from heron_research.reports.html import (
     Markup,
-    Section,
     definition_list,
     figure,
     note,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SAMPLE_NOTE",
     "chart",
-    "cover",
+    "cover_body",
     "day",
     "open_report",
     "plural",
@@ -120,9 +121,10 @@ def _audience_words(ctx: ReportContext) -> str:
     return "the practitioner: only entries the client shared with the practitioner"
 
 
-def cover(ctx: ReportContext) -> Section:
-    """The cover: title, period, audience, consent in force, what is included and what is
-    withheld (counts only), version, generation time and the data fingerprint."""
+def cover_body(ctx: ReportContext) -> list[Any]:
+    """The cover (headed by the report's title): period, audience, consent in force, what is
+    included and what is withheld (counts only), version, generation time and the data
+    fingerprint."""
     parts: list[Any] = [para(ctx.period_words, class_="subtitle")]
     if ctx.extra.get("sample"):
         parts.append(tag("p", SAMPLE_NOTE, class_="notice"))
@@ -169,4 +171,4 @@ def cover(ctx: ReportContext) -> Section:
             "used: the same fingerprint means the same data."
         )
     )
-    return Section("cover", ctx.title, *parts, data=ctx.summary(), level=1)
+    return parts

@@ -22,6 +22,7 @@ from heron_research._version import __version__
 from heron_research.errors import ReportError
 from heron_research.records.base import record_types
 from heron_research.records.facts import ReportScope
+from heron_research.reports.registry import REPORT_KINDS, WORKBOOK
 from heron_research.visibility import Audience
 
 if TYPE_CHECKING:
@@ -32,12 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "ReportContext", "kind_names", "kinds_in_scope", "load", "parse_day"]
 
-#: the notebooks, by report kind
-KINDS = {"review": "peer_review_report.ipynb", "handover": "handover_report.ipynb"}
-TITLES = {
-    "review": "Peer-review report",
-    "handover": "What works for me: a hand-over report",
-}
+#: the notebooks and titles of the reports on a workbook, by report kind (views of the
+#: report-kind table, :data:`~heron_research.reports.registry.REPORT_KINDS`)
+KINDS = {k.name: k.notebook for k in REPORT_KINDS.values() if k.source == WORKBOOK}
+TITLES = {k.name: k.title for k in REPORT_KINDS.values() if k.source == WORKBOOK}
 #: the order a report reads scopes in, and the start of the period each is read from
 _READ_SCOPES = (ReportScope.PERIOD, ReportScope.HISTORY, ReportScope.UNDATED)
 

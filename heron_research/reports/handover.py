@@ -1,8 +1,9 @@
 """The hand-over report: for the end of the programme and peer self-help networks.
 
-``notebooks/handover_report.ipynb`` calls :func:`load` and then, one per cell:
-:func:`cover`, :func:`what_works`, :func:`learned`, :func:`open_inquiries`,
-:func:`co_counselling`, :func:`where_i_am`, :func:`next_steps`.
+``notebooks/handover_report.ipynb`` calls :func:`load` and then one section per cell, in
+the order of the ``handover`` entry of
+:data:`~heron_research.reports.registry.REPORT_KINDS`; each section is declared here with
+:func:`~heron_research.reports.registry.section`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 from heron_research import charts
 from heron_research.analysis import practice, progress
 from heron_research.records.scoring import SAFETY_NOTE
-from heron_research.reports.common import chart, cover, day, open_report, plural
+from heron_research.reports.common import chart, cover_body, day, open_report, plural
 from heron_research.reports.context import ReportContext
-from heron_research.reports.html import Section, definition_list, note, para, table, tag
+from heron_research.reports.html import definition_list, note, para, table, tag
+from heron_research.reports.registry import HANDOVER, Body, section
 
 __all__ = [
     "co_counselling",
@@ -42,19 +44,25 @@ def load(
 ) -> ReportContext:
     """Read the workbook for a hand-over report (see :func:`common.open_report`)."""
     return open_report(
-        workbook, kind="handover", since=since, until=until, audience=audience, title=title
+        workbook, kind=HANDOVER, since=since, until=until, audience=audience, title=title
     )
 
 
-def what_works(ctx: ReportContext) -> Section:
+cover = section(HANDOVER, "cover", "Cover", extra=("sample",), cover=True, name="cover")(cover_body)
+
+
+@section(
+    HANDOVER,
+    "what-works",
+    "What works for me",
+    needs=("emotion_episode.self_management",),
+    empty="No self-management was recorded with emotion episodes yet.",
+)
+def what_works(ctx: ReportContext) -> Body:
     """Techniques ranked by how clearly they eased the feeling, then all techniques."""
     used = ctx.frame("emotion_episode.self_management")
     if used.empty:
-        return Section(
-            "what-works",
-            "What works for me",
-            note("No self-management was recorded with emotion episodes yet."),
-        )
+        return None
     ranked = practice.what_works(used)
     parts: list[Any] = []
     if ranked.empty:
@@ -105,10 +113,22 @@ def what_works(ctx: ReportContext) -> Section:
             "medium, 0.8 large); a fall may also be the feeling passing with time."
         )
     )
-    return Section("what-works", "What works for me", *parts)
+    return parts
 
 
-def learned(ctx: ReportContext) -> Section:
+@section(
+    HANDOVER,
+    "learned",
+    "What I have learned about my reactions",
+    needs=(
+        "projection_hypothesis",
+        "projection_hypothesis.evidence",
+        "projection_hypothesis.confidence",
+        "person",
+    ),
+    empty="No projection hypothesis has been supported or resolved yet.",
+)
+def learned(ctx: ReportContext) -> Body:
     """Supported (and resolved or revised) projection hypotheses: what my reactions echo."""
     table_ = progress.hypotheses(
         ctx.frame("projection_hypothesis"),
@@ -116,12 +136,9 @@ def learned(ctx: ReportContext) -> Section:
         ctx.frame("projection_hypothesis.confidence"),
         ctx.frame("person"),
     )
-    title = "What I have learned about my reactions"
     done = table_[table_["status"].isin(_LEARNED)] if not table_.empty else table_
     if done.empty:
-        return Section(
-            "learned", title, note("No projection hypothesis has been supported or resolved yet.")
-        )
+        return None
     parts: list[Any] = []
     for h in done.itertuples():
         parts.append(
@@ -145,10 +162,17 @@ def learned(ctx: ReportContext) -> Section:
                 class_="card",
             )
         )
-    return Section("learned", title, *parts)
+    return parts
 
 
-def open_inquiries(ctx: ReportContext) -> Section:
+@section(
+    HANDOVER,
+    "open-inquiries",
+    "Open inquiries",
+    needs=("inquiry_cycle", "inquiry_cycle.episode_ids"),
+    empty="No inquiry is under way.",
+)
+def open_inquiries(ctx: ReportContext) -> Body:
     """Inquiry cycles still under way: the question and the next step."""
     cycles = progress.inquiries(ctx.frame("inquiry_cycle"), ctx.frame("inquiry_cycle.episode_ids"))
     active = (
@@ -157,28 +181,27 @@ def open_inquiries(ctx: ReportContext) -> Section:
         else cycles
     )
     if active.empty:
-        return Section("open-inquiries", "Open inquiries", note("No inquiry is under way."))
+        return None
     rows = [
         (c.question, c.status, day(c.started_on), c.next_step or c.plan)
         for c in active.itertuples()
     ]
-    return Section(
-        "open-inquiries",
-        "Open inquiries",
-        table(rows, ["Question", "Status", "Started", "Next step (or plan)"]),
-    )
+    return [table(rows, ["Question", "Status", "Started", "Next step (or plan)"])]
 
 
-def co_counselling(ctx: ReportContext) -> Section:
+@section(
+    HANDOVER,
+    "co-counselling",
+    "Co-counselling",
+    needs=("co_counselling_session",),
+    empty="No co-counselling sessions logged yet. The log is in the workbook.",
+)
+def co_counselling(ctx: ReportContext) -> Body:
     """Co-counselling sessions so far: totals, balance of time, the latest sessions."""
     sessions = ctx.frame("co_counselling_session")
     summary = practice.co_counselling(sessions)
     if summary.sessions == 0:
-        return Section(
-            "co-counselling",
-            "Co-counselling",
-            note("No co-counselling sessions logged yet. The log is in the workbook."),
-        )
+        return None
     contracts = ", ".join(f"{k} {v}" for k, v in summary.by_contract.items() if v)
     parts: list[Any] = [
         para(
@@ -208,14 +231,15 @@ def co_counselling(ctx: ReportContext) -> Section:
             numeric=(3,),
         )
     )
-    return Section("co-counselling", "Co-counselling", *parts)
+    return parts
 
 
-def where_i_am(ctx: ReportContext) -> Section:
+@section(HANDOVER, "where-i-am", "Where I am now", needs=("check_in",), empty="No check-ins yet.")
+def where_i_am(ctx: ReportContext) -> Body:
     """The latest check-in scores and the change since the first."""
     table_ = progress.checkins(ctx.frame("check_in"))
     if table_.empty:
-        return Section("where-i-am", "Where I am now", note("No check-ins yet."))
+        return None
     parts: list[Any] = []
     summary = progress.checkin_summary(table_)
     latest_phq = table_[table_["instrument"] == "phq9"].tail(1)
@@ -232,10 +256,16 @@ def where_i_am(ctx: ReportContext) -> Section:
     ]
     parts.append(table(rows, ["Measure", "First", "Latest (band)", "Reliable change"]))
     parts.append(chart(charts.checkin_scores, table_, "Check-in scores over time"))
-    return Section("where-i-am", "Where I am now", *parts)
+    return parts
 
 
-def next_steps(ctx: ReportContext) -> Section:
+@section(
+    HANDOVER,
+    "next-steps",
+    "Next steps",
+    needs=("emotion_episode.self_management", "inquiry_cycle"),
+)
+def next_steps(ctx: ReportContext) -> Body:
     """What to carry on with: the best technique, open questions, peer support."""
     steps: list[Any] = []
     ranked = practice.what_works(ctx.frame("emotion_episode.self_management"))
@@ -258,12 +288,10 @@ def next_steps(ctx: ReportContext) -> Section:
             "Go on logging episodes and reviewing them: the workbook works without a practitioner.",
         )
     )
-    return Section(
-        "next-steps",
-        "Next steps",
+    return [
         tag("ul", *steps),
         note(
             f"heron-research {ctx.version} · generated {ctx.generated_at:%d %b %Y %H:%M} · "
             f"data fingerprint {ctx.short_fingerprint}"
         ),
-    )
+    ]

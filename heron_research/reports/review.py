@@ -1,11 +1,11 @@
 """The peer-review report: what the client brings to the session, their own agenda first.
 
-``notebooks/peer_review_report.ipynb`` calls :func:`load` and then one function per
-section, in this order: :func:`cover`, :func:`agenda`, :func:`daily_life`,
-:func:`self_management`, :func:`hypotheses`, :func:`inquiries`, :func:`decisions`,
-:func:`check_ins`, :func:`practitioner`, :func:`past_reviews`, :func:`closing`.
-Each returns a :class:`~heron_research.reports.html.Section`; a section with nothing to
-show says so plainly.
+``notebooks/peer_review_report.ipynb`` calls :func:`load` and then one section per cell, in
+the order of the ``review`` entry of
+:data:`~heron_research.reports.registry.REPORT_KINDS`. Each section is declared here with
+:func:`~heron_research.reports.registry.section` (slug, title, the frames it reads, its
+empty-state sentence) and returns a :class:`~heron_research.reports.html.Section`; a
+section with nothing to show says so plainly.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from typing import Any
 from heron_research import charts
 from heron_research.analysis import daily, practice, progress, questions
 from heron_research.records.scoring import INSTRUMENTS, SAFETY_NOTE
-from heron_research.reports.common import chart, cover, day, open_report, plural
+from heron_research.reports.common import chart, cover_body, day, open_report, plural
 from heron_research.reports.context import ReportContext
 from heron_research.reports.html import (
     Markup,
-    Section,
     definition_list,
     join,
     note,
@@ -29,6 +28,7 @@ from heron_research.reports.html import (
     table,
     tag,
 )
+from heron_research.reports.registry import REVIEW, Body, section
 
 __all__ = [
     "agenda",
@@ -56,8 +56,28 @@ def load(
 ) -> ReportContext:
     """Read the workbook for a peer-review report (see :func:`common.open_report`)."""
     return open_report(
-        workbook, kind="review", since=since, until=until, audience=audience, title=title
+        workbook, kind=REVIEW, since=since, until=until, audience=audience, title=title
     )
+
+
+cover = section(REVIEW, "cover", "Cover", extra=("sample",), cover=True, name="cover")(cover_body)
+
+_EPISODE_FRAMES = (
+    "emotion_episode",
+    "emotion_episode.emotions",
+    "emotion_episode.people",
+    "person",
+)
+_HYPOTHESIS_FRAMES = (
+    "projection_hypothesis",
+    "projection_hypothesis.evidence",
+    "projection_hypothesis.confidence",
+    "person",
+)
+_NO_ITEMS_OF_MINE = (
+    "No items of your own for this review yet. Satisfactions, dissatisfactions, "
+    "requests and questions you add in the workbook appear here, first."
+)
 
 
 def _items_list(items: Any, *, show_response: bool = False) -> Markup:
@@ -72,19 +92,17 @@ def _items_list(items: Any, *, show_response: bool = False) -> Markup:
     return tag("ul", *entries, class_="agenda")
 
 
-def agenda(ctx: ReportContext) -> Section:
+@section(REVIEW, "agenda", "My agenda", needs=("agenda_item",), empty=_NO_ITEMS_OF_MINE)
+def agenda(ctx: ReportContext) -> Body:
     """The client's agenda first: items for this review, then open earlier items."""
     new, earlier = progress.agenda(ctx.frame("agenda_item"))
+    if new.empty and earlier.empty:
+        return None
     parts: list[Any] = []
     mine = new[new["raised_by"].astype(str) == "client"] if not new.empty else new
     theirs = new[new["raised_by"].astype(str) != "client"] if not new.empty else new
     if mine.empty:
-        parts.append(
-            note(
-                "No items of your own for this review yet. Satisfactions, dissatisfactions, "
-                "requests and questions you add in the workbook appear here, first."
-            )
-        )
+        parts.append(note(_NO_ITEMS_OF_MINE))
     else:
         parts += [tag("h3", "My items for this review"), _items_list(mine)]
     if not theirs.empty:
@@ -94,10 +112,17 @@ def agenda(ctx: ReportContext) -> Section:
             tag("h3", "Still open from earlier reviews"),
             _items_list(earlier, show_response=True),
         ]
-    return Section("agenda", "My agenda", *parts)
+    return parts
 
 
-def daily_life(ctx: ReportContext) -> Section:
+@section(
+    REVIEW,
+    "daily-life",
+    "Daily life",
+    needs=_EPISODE_FRAMES,
+    empty="No emotion episodes were logged in this period.",
+)
+def daily_life(ctx: ReportContext) -> Body:
     """Episodes over time, emotions by family and intensity, people, situation words,
     time of day and weekday, proportionality."""
     episodes = ctx.frame("emotion_episode")
@@ -105,9 +130,7 @@ def daily_life(ctx: ReportContext) -> Section:
     links = ctx.frame("emotion_episode.people")
     people = ctx.frame("person")
     if episodes.empty:
-        return Section(
-            "daily-life", "Daily life", note("No emotion episodes were logged in this period.")
-        )
+        return None
     days = episodes["occurred_at_local"].dt.normalize().nunique()
     totals = daily.family_totals(emotions)
     top = ", ".join(f"{r.family} ({r.mentions})" for r in totals.head(3).itertuples())
@@ -177,19 +200,22 @@ def daily_life(ctx: ReportContext) -> Section:
         parts.append(
             chart(charts.proportionality, monthly, "Mean proportionality rating per month")
         )
-    return Section("daily-life", "Daily life", *parts)
+    return parts
 
 
-def self_management(ctx: ReportContext) -> Section:
+@section(
+    REVIEW,
+    "self-management",
+    "Self-management",
+    needs=("emotion_episode.self_management", "emotion_episode"),
+    empty="No self-management was recorded with the episodes in this period.",
+)
+def self_management(ctx: ReportContext) -> Body:
     """Skills and techniques used, and intensity before vs after per technique."""
     used = ctx.frame("emotion_episode.self_management")
     episodes = ctx.frame("emotion_episode")
     if used.empty:
-        return Section(
-            "self-management",
-            "Self-management",
-            note("No self-management was recorded with the episodes in this period."),
-        )
+        return None
     with_sm = used["emotion_episode_id"].nunique()
     skills = practice.skills_used(used)
     by_skill = skills.groupby("skill", sort=False)["uses"].sum()
@@ -225,7 +251,7 @@ def self_management(ctx: ReportContext) -> Section:
             "ratings (0.2 small, 0.5 medium, 0.8 large). Fewer than 5 ratings: too few to say."
         )
     )
-    return Section("self-management", "Self-management", *parts)
+    return parts
 
 
 def _before_after(before: Any, after: Any) -> str:
@@ -234,7 +260,14 @@ def _before_after(before: Any, after: Any) -> str:
     return f"{before:.1f} → {after:.1f}"
 
 
-def hypotheses(ctx: ReportContext) -> Section:
+@section(
+    REVIEW,
+    "hypotheses",
+    "Projection hypotheses",
+    needs=_HYPOTHESIS_FRAMES,
+    empty="No projection hypotheses yet.",
+)
+def hypotheses(ctx: ReportContext) -> Body:
     """Projection hypotheses: status, confidence over time, evidence for and against."""
     table_ = progress.hypotheses(
         ctx.frame("projection_hypothesis"),
@@ -243,7 +276,7 @@ def hypotheses(ctx: ReportContext) -> Section:
         ctx.frame("person"),
     )
     if table_.empty:
-        return Section("hypotheses", "Projection hypotheses", note("No projection hypotheses yet."))
+        return None
     counts = table_["status"].value_counts()
     parts: list[Any] = [
         para(
@@ -294,7 +327,7 @@ def hypotheses(ctx: ReportContext) -> Section:
             ]
             body.append(tag("ul", *items, class_="evidence"))
         parts.append(tag("div", *body, class_="card"))
-    return Section("hypotheses", "Projection hypotheses", *parts)
+    return parts
 
 
 _KNOWING = (
@@ -305,11 +338,18 @@ _KNOWING = (
 )
 
 
-def inquiries(ctx: ReportContext) -> Section:
+@section(
+    REVIEW,
+    "inquiries",
+    "Inquiry cycles",
+    needs=("inquiry_cycle", "inquiry_cycle.episode_ids"),
+    empty="No inquiry cycles yet.",
+)
+def inquiries(ctx: ReportContext) -> Body:
     """Inquiry cycles: question, plan, what was observed, reflection, outcome."""
     cycles = progress.inquiries(ctx.frame("inquiry_cycle"), ctx.frame("inquiry_cycle.episode_ids"))
     if cycles.empty:
-        return Section("inquiries", "Inquiry cycles", note("No inquiry cycles yet."))
+        return None
     parts: list[Any] = []
     for c in cycles.itertuples():
         dates = day(c.started_on) + (f" to {day(c.ends_on)}" if c.ends_on == c.ends_on else "")
@@ -332,16 +372,21 @@ def inquiries(ctx: ReportContext) -> Section:
                 class_="card",
             )
         )
-    return Section("inquiries", "Inquiry cycles", *parts)
+    return parts
 
 
-def decisions(ctx: ReportContext) -> Section:
+@section(
+    REVIEW,
+    "my-say",
+    "My say in decisions",
+    needs=("focus_decision",),
+    empty="No decisions were logged in this period.",
+)
+def decisions(ctx: ReportContext) -> Body:
     """The client's say: focus decisions by autonomy, co-operation, hierarchy over time."""
     frame = ctx.frame("focus_decision")
     if frame.empty:
-        return Section(
-            "my-say", "My say in decisions", note("No decisions were logged in this period.")
-        )
+        return None
     counts = frame["decided_by"].astype(str).value_counts()
     parts: list[Any] = [
         para(
@@ -364,14 +409,15 @@ def decisions(ctx: ReportContext) -> Section:
     parts.append(
         table(rows, ["Date", "Topic", "Decision", "Proposed by", "Decided by"], caption=caption)
     )
-    return Section("my-say", "My say in decisions", *parts)
+    return parts
 
 
-def check_ins(ctx: ReportContext) -> Section:
+@section(REVIEW, "check-ins", "Check-ins", needs=("check_in",), empty="No check-ins yet.")
+def check_ins(ctx: ReportContext) -> Body:
     """Scores with bands, reliable change from the first score, the item-9 note where due."""
     table_ = progress.checkins(ctx.frame("check_in"))
     if table_.empty:
-        return Section("check-ins", "Check-ins", note("No check-ins yet."))
+        return None
     parts: list[Any] = []
     flagged = table_[table_["item9_flag"] & table_["taken_at"].map(ctx.in_period)]
     if not flagged.empty:
@@ -413,10 +459,16 @@ def check_ins(ctx: ReportContext) -> Section:
             f"more GAD-7 points from the first score. Sources: {cites}."
         )
     )
-    return Section("check-ins", "Check-ins", *parts)
+    return parts
 
 
-def practitioner(ctx: ReportContext) -> Section:
+@section(
+    REVIEW,
+    "practitioner",
+    "The practitioner and me",
+    needs=("practitioner_reaction", "intervention"),
+)
+def practitioner(ctx: ReportContext) -> Body:
     """Practitioner reactions (always visible to the client) and interventions, intended
     vs perceived, in Heron's six categories."""
     reactions = ctx.frame("practitioner_reaction")
@@ -433,7 +485,7 @@ def practitioner(ctx: ReportContext) -> Section:
     parts.append(tag("h3", "Interventions"))
     if interventions.empty:
         parts.append(note("No interventions were logged in this period."))
-        return Section("practitioner", "The practitioner and me", *parts)
+        return parts
     pairs, agreement, n = progress.intervention_agreement(interventions)
     intended = interventions["intended"].astype(str).value_counts()
     perceived = interventions["perceived"].astype(str).value_counts()
@@ -461,14 +513,21 @@ def practitioner(ctx: ReportContext) -> Section:
         parts.append(
             chart(charts.intervention_agreement, pairs, "Intended (rows) and perceived (columns)")
         )
-    return Section("practitioner", "The practitioner and me", *parts)
+    return parts
 
 
-def past_reviews(ctx: ReportContext) -> Section:
+@section(
+    REVIEW,
+    "past-reviews",
+    "Past peer reviews",
+    needs=("peer_review",),
+    empty="This is the first peer review.",
+)
+def past_reviews(ctx: ReportContext) -> Body:
     """Ratings at earlier peer reviews, and the continuation decisions."""
     reviews = ctx.frame("peer_review")
     if reviews.empty:
-        return Section("past-reviews", "Past peer reviews", note("This is the first peer review."))
+        return None
     parts: list[Any] = []
     ratings = progress.review_ratings(reviews)
     if not ratings.empty:
@@ -500,10 +559,24 @@ def past_reviews(ctx: ReportContext) -> Section:
     nxt = reviews.sort_values("held_on")["next_review_on"].iloc[-1]
     if nxt == nxt and nxt is not None:
         parts.append(para(f"Next review planned for {day(nxt)}."))
-    return Section("past-reviews", "Past peer reviews", *parts)
+    return parts
 
 
-def closing(ctx: ReportContext) -> Section:
+@section(
+    REVIEW,
+    "closing",
+    "For the session",
+    needs=(
+        *_EPISODE_FRAMES,
+        "emotion_episode.self_management",
+        *_HYPOTHESIS_FRAMES,
+        "check_in",
+        "focus_decision",
+        "intervention",
+        "agenda_item",
+    ),
+)
+def closing(ctx: ReportContext) -> Body:
     """Questions for the session, drawn from the data, ending with the continuation one."""
     episodes = ctx.frame("emotion_episode")
     evidence = questions.Evidence(
@@ -537,4 +610,4 @@ def closing(ctx: ReportContext) -> Section:
             f"data fingerprint {ctx.short_fingerprint}"
         ),
     ]
-    return Section("closing", "For the session", *parts)
+    return parts

@@ -1,12 +1,17 @@
 """Run a report notebook with papermill and export it to one offline HTML page.
 
-:func:`run_report` is what ``heron-research report`` calls. In one process it
+:func:`run_report` is what ``heron-research report`` calls, :func:`run_cohort_report` what
+``heron-research cohort-report`` calls; both read the kind's entry in
+:data:`~heron_research.reports.registry.REPORT_KINDS` (notebook, title, parameters,
+audiences, default output name, the check of its source). In one process the runner
 
-1. checks the parameters and opens the workbook read-only (clear errors before any kernel);
+1. checks the parameters and opens the workbook (or dataset) read-only (clear errors before
+   any kernel);
 2. starts the notebook's kernel at once, asking it to import the report code while this
    process is still importing papermill (the two overlap instead of adding up);
 3. executes the shipped notebook with :func:`papermill.execute_notebook` in a private
-   temporary folder (kernel sockets there too), while a background thread prepares
+   temporary folder (kernel sockets there too) on the package's papermill engine
+   (:mod:`~heron_research.reports.engine`, registered once), while a background thread prepares
    nbconvert's HTML exporter; the kernel is stopped as soon as the last cell has replied;
 4. exports the executed notebook with nbconvert's ``HTMLExporter`` in this process (no
    second ``jupyter nbconvert`` process), checks that the page is self-contained, and
@@ -33,11 +38,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heron_research.errors import ReportError, SectionFailedError
-from heron_research.reports.context import KINDS, TITLES, parse_day
+from heron_research.reports.context import parse_day
 from heron_research.reports.html import REPORT_MIME
+from heron_research.reports.registry import COHORT, WORKBOOK, ReportKind, report_kind
 from heron_research.reports.warm import without_optional
 from heron_research.resources import notebook_file
-from heron_research.visibility import Audience
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -51,9 +56,9 @@ __all__ = [
     "run_report",
 ]
 
-ENGINE = "heron-research"
-#: what the kernel imports while it starts (in the kernel's own process)
-WARM_UP = "from heron_research.reports.warm import warm_up; warm_up(); del warm_up"
+#: what the kernel imports while it starts (in the kernel's own process): the report
+#: kind's section module is added by :func:`_start_kernel`
+WARM_UP = "from heron_research.reports.warm import warm_up; warm_up({modules}); del warm_up"
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,11 @@ class ReportResult:
     seconds: float
 
 
-def default_out(workbook: Path, kind: str, until: date, audience: str) -> Path:
-    """``<workbook stem>-<kind>[-practitioner]-<until>.html`` beside the workbook."""
-    who = "" if audience == Audience.CLIENT.value else f"-{audience}"
-    return workbook.with_name(f"{workbook.stem}-{kind}{who}-{until.isoformat()}.html")
+def default_out(source: Path, kind: str, until: date, audience: str) -> Path:
+    """The report's default file beside its source, by the kind's ``out_name``:
+    ``<workbook stem>-<kind>[-practitioner]-<until>.html`` for a workbook,
+    ``<dataset>-cohort.html`` for a dataset."""
+    return report_kind(kind).default_out(source, until, audience)
 
 
 def _private_folder(folder: Path) -> None:
@@ -150,8 +156,9 @@ class _Background:
         return self._result
 
 
-def _start_kernel(cwd: Path) -> Any:
-    """Start a python3 kernel that imports the report code while it starts up."""
+def _start_kernel(cwd: Path, modules: tuple[str, ...] = ()) -> Any:
+    """Start a python3 kernel that imports the report code (and ``modules``) while it
+    starts up."""
     with without_optional():
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
@@ -163,7 +170,7 @@ def _start_kernel(cwd: Path) -> Any:
     run_sync(km.start_kernel)(
         cwd=str(cwd),
         extra_arguments=[
-            f"--IPKernelApp.exec_lines={WARM_UP}",
+            f"--IPKernelApp.exec_lines={WARM_UP.format(modules=', '.join(map(repr, modules)))}",
             # no history of the report's code (it names the workbook) under ~/.ipython
             "--HistoryManager.enabled=False",
             "--HistoryManager.hist_file=:memory:",
@@ -180,44 +187,6 @@ def _stop_kernel(km: Any) -> None:
             run_sync(km.shutdown_kernel)(now=False)
     finally:
         run_sync(km.cleanup_resources)()
-
-
-def _register_engine() -> None:
-    """A papermill engine that runs on a kernel started beforehand and still shuts it
-    down afterwards (papermill's own engine leaves a kernel it did not start running)."""
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
-    from papermill.utils import merge_kwargs, remove_args
-
-    class PrestartedKernelEngine(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(  # type: ignore[override]
-            cls,
-            nb_man: Any,
-            kernel_name: str,
-            log_output: bool = False,
-            stdout_file: Any = None,
-            stderr_file: Any = None,
-            start_timeout: int = 60,
-            execution_timeout: int | None = None,
-            **kwargs: Any,
-        ) -> Any:
-            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-            final = merge_kwargs(
-                kwargs,
-                timeout=execution_timeout,
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-            )
-            # the notebook is complete when the last cell replies: stop the kernel at once
-            # rather than wait for it to tear down pandas and the chart engine
-            client = PapermillNotebookClient(nb_man, shutdown_kernel="immediate", **final)
-            return client.execute(cleanup_kc=True)
-
-    papermill_engines.register(ENGINE, PrestartedKernelEngine)
 
 
 def _summary(nb: NotebookNode) -> dict[str, Any]:
@@ -243,31 +212,22 @@ def run_report(
 ) -> ReportResult:
     """Run the ``kind`` report on ``workbook`` and write it as one offline HTML file.
 
-    ``since``/``until`` bound the period (inclusive; default: from the first entry to
-    today). ``audience="practitioner"`` shows only entries the client shared with the
+    ``kind`` is a report kind that reads a workbook (review, handover). ``since``/``until``
+    bound the period (inclusive; default: from the first entry to today).
+    ``audience="practitioner"`` shows only entries the client shared with the
     practitioner. ``out`` defaults to :func:`default_out`. With ``keep_notebook`` the
     executed notebook is kept beside the report (``.ipynb``, owner-only). ``notebook``
     replaces the shipped notebook for ``kind`` with one of your own (same parameters; a
     cell's ``metadata.heron.section`` names it in errors).
     """
-    from heron_research.workbook import Workbook
-
     started = time.monotonic()
-    if kind not in KINDS:
-        raise ReportError(f"unknown report kind {kind!r}; choose one of: {', '.join(KINDS)}")
-    if audience not in (Audience.CLIENT.value, Audience.PRACTITIONER.value):
-        raise ReportError(f"unknown audience {audience!r}; choose client or practitioner")
+    entry = report_kind(kind, source=WORKBOOK)
+    entry.check_audience(audience)
     start = parse_day(since, "since")
     end = parse_day(until, "until") or date.today()
     if start is not None and start > end:
         raise ReportError(f"the period starts ({start}) after it ends ({end})")
     source = Path(workbook)
-    Workbook.open(source, readonly=True).close()  # a clear error now, before any kernel
-    target = Path(out) if out is not None else default_out(source, kind, end, audience)
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise ReportError(f"{target} should end in .html")
-    _private_folder(target.parent)
-
     parameters = {
         "workbook": str(source.resolve()),
         "since": start.isoformat() if start else None,
@@ -275,23 +235,19 @@ def run_report(
         "audience": audience,
         "title": title,
     }
-    summary, kept = _render(
-        KINDS[kind], parameters, target, title or TITLES[kind], notebook, keep_notebook
-    )
-    return ReportResult(
-        path=target,
-        kind=kind,
-        audience=audience,
+    return _run(
+        entry,
+        source,
+        parameters,
         since=start,
         until=end,
-        fingerprint=str(summary["fingerprint"]),
-        notebook=kept,
-        seconds=time.monotonic() - started,
+        audience=audience,
+        out=out,
+        keep_notebook=keep_notebook,
+        title=title,
+        notebook=notebook,
+        started=started,
     )
-
-
-COHORT_NOTEBOOK = "cohort_report.ipynb"
-COHORT_TITLE = "Cohort report"
 
 
 def run_cohort_report(
@@ -309,28 +265,55 @@ def run_cohort_report(
     ``kind`` is ``"cohort"``, its ``audience`` ``"research"`` and its ``until`` the day the
     report was made.
     """
-    from heron_research.errors import ResearchError
-    from heron_research.research.dataset import open_dataset
-
     started = time.monotonic()
+    entry = report_kind(COHORT)
     source = Path(dataset)
-    if not source.exists():
-        raise ResearchError(f"{source}: no such dataset folder")
-    open_dataset(source)  # a clear error now, before any kernel
-    target = Path(out) if out is not None else source.with_name(f"{source.name}-cohort.html")
+    parameters = {"dataset": str(source.resolve()), "title": title}
+    return _run(
+        entry,
+        source,
+        parameters,
+        since=None,
+        until=date.today(),
+        audience=entry.audiences[0],
+        out=out,
+        keep_notebook=keep_notebook,
+        title=title,
+        notebook=notebook,
+        started=started,
+    )
+
+
+def _run(
+    entry: ReportKind,
+    source: Path,
+    parameters: dict[str, Any],
+    *,
+    since: date | None,
+    until: date,
+    audience: str,
+    out: str | os.PathLike[str] | None,
+    keep_notebook: bool,
+    title: str | None,
+    notebook: str | os.PathLike[str] | None,
+    started: float,
+) -> ReportResult:
+    """Check the source and the output, run the kind's notebook, and say what was written."""
+    if tuple(parameters) != entry.parameter_names:
+        raise ValueError(f"the {entry.name} notebook takes {entry.parameter_names}")
+    entry.check(source)  # a clear error now, before any kernel
+    target = Path(out) if out is not None else entry.default_out(source, until, audience)
     if target.suffix.lower() not in (".html", ".htm"):
         raise ReportError(f"{target} should end in .html")
     _private_folder(target.parent)
-    parameters = {"dataset": str(source.resolve()), "title": title}
-    summary, kept = _render(
-        COHORT_NOTEBOOK, parameters, target, title or COHORT_TITLE, notebook, keep_notebook
-    )
+    title = title or entry.title
+    summary, kept = _render(entry, parameters, target, title, notebook, keep_notebook)
     return ReportResult(
         path=target,
-        kind="cohort",
-        audience="research",
-        since=None,
-        until=date.today(),
+        kind=entry.name,
+        audience=audience,
+        since=since,
+        until=until,
         fingerprint=str(summary["fingerprint"]),
         notebook=kept,
         seconds=time.monotonic() - started,
@@ -338,26 +321,26 @@ def run_cohort_report(
 
 
 def _render(
-    shipped_name: str,
+    entry: ReportKind,
     parameters: dict[str, Any],
     target: Path,
     title: str,
     notebook: str | os.PathLike[str] | None,
     keep_notebook: bool,
 ) -> tuple[dict[str, Any], Path | None]:
-    """Execute a report notebook with ``parameters`` and write ``target``: (cover summary,
-    kept notebook or None)."""
+    """Execute the kind's notebook (or ``notebook``) with ``parameters`` and write
+    ``target``: (cover summary, kept notebook or None)."""
     work = Path(tempfile.mkdtemp(prefix="heron-report-"))
     km = None
     try:
-        km = _start_kernel(work)
-        with without_optional():
-            import papermill  # noqa: F401  (while the kernel starts)
+        km = _start_kernel(work, (entry.module,))
+        with without_optional():  # while the kernel starts; registers the engine once
+            from heron_research.reports import engine  # noqa: F401
 
         # nbconvert's exporter is made while the notebook runs
         exporter = _Background(_make_exporter, "nbconvert exporter")
         executed = work / "report.ipynb"
-        with as_file(notebook_file(shipped_name)) as shipped:
+        with as_file(notebook_file(entry.notebook)) as shipped:
             template = Path(notebook) if notebook is not None else shipped
             nb = _execute(template, executed, parameters, km, target)
         km = None  # the engine shut it down
@@ -389,7 +372,8 @@ def _execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    _register_engine()
+    from heron_research.reports.engine import ENGINE
+
     try:
         return papermill.execute_notebook(
             str(template),

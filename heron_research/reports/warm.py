@@ -12,7 +12,8 @@ nothing, so :func:`without_optional` hides them while the heavy modules are impo
 
 Afterwards both import normally again if anything asks for them explicitly.
 
-The runner starts the kernel with ``exec_lines`` calling :func:`warm_up`, so these imports
+The runner starts the kernel with ``exec_lines`` calling :func:`warm_up` (with the report
+kind's section module, from the report-kind table), so these imports
 happen while the runner itself is still importing papermill, not after; a notebook run any
 other way (JupyterLab, nbval) calls it from its first cell.
 """
@@ -27,13 +28,9 @@ from contextlib import contextmanager
 __all__ = ["MODULES", "OPTIONAL_EXTRAS", "warm_up", "without_optional"]
 
 OPTIONAL_EXTRAS = ("rfc3987_syntax", "pyarrow")
-#: the modules a report notebook imports, heaviest first
-MODULES = (
-    "pandas",
-    "altair",
-    "heron_research.reports.review",
-    "heron_research.reports.handover",
-)
+#: the modules every report notebook imports, heaviest first (the runner adds the report
+#: kind's own section module)
+MODULES = ("pandas", "altair")
 
 
 @contextmanager
@@ -51,10 +48,11 @@ def without_optional(names: tuple[str, ...] = OPTIONAL_EXTRAS) -> Iterator[None]
                 del sys.modules[name]
 
 
-def warm_up() -> None:
-    """Import what a report notebook uses (leanly) and start the chart renderer's engine."""
+def warm_up(*modules: str) -> None:
+    """Import what a report notebook uses (leanly), and ``modules``, and start the chart
+    renderer's engine."""
     with without_optional():
-        for name in MODULES:
+        for name in (*MODULES, *modules):
             importlib.import_module(name)
     from heron_research.charts import start_warm_up
 

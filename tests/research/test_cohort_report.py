@@ -4,16 +4,23 @@ A dataset of six half-year demo workbooks is made once for the module by ``run_b
 the module's Dask cluster (the ``scheduler`` fixture), and an empty one (the only workbook's
 research consent is not given). The report runs once on each: through
 :func:`run_cohort_report` for the demo dataset, through the CLI for the empty one.
+
+The sections expected, their order and headings come from the registry's ``cohort`` entry;
+each section must read the tables it declares and say its empty-state sentence (or, with no
+participants, that there are none).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import json
 import math
 import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -25,23 +32,25 @@ from heron_research.cli import main
 from heron_research.demo import generate_demo
 from heron_research.reports import ReportResult, run_cohort_report
 from heron_research.reports import cohort as sections
-from heron_research.reports.html import check_offline
+from heron_research.reports.html import Section, check_offline, note
+from heron_research.reports.registry import COHORT, REPORT_KINDS, SectionSpec
+from heron_research.reports.registry import sections as declared
 from heron_research.research import StudyKey, run_batch
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "cohort_report.ipynb"
-SECTIONS = [
-    "cover",
-    "participants",
-    "compliance",
-    "emotions",
-    "self-management",
-    "hypotheses",
-    "autonomy",
-    "check-ins",
-    "methods",
-]
+KIND = REPORT_KINDS[COHORT]
+NOTEBOOK = ROOT / "notebooks" / KIND.notebook
+SECTIONS = declared(COHORT)
+#: (id, heading) of each section, in the registry's order; the cover has the report's title
+HEADINGS = [(s.slug, KIND.title if s.cover else s.title) for s in SECTIONS]
 N_DEMO = 6
+
+_SECTION = re.compile(r'<section id="([^"]*)" class="report-section"><h([12])>(.*?)</h\2>', re.S)
+
+
+def headings(page: str) -> list[tuple[str, str]]:
+    """(id, heading) of each report section of ``page``, in the order of the page."""
+    return [(slug, html.unescape(title)) for slug, _, title in _SECTION.findall(page)]
 
 
 # --- analysis: known answers -----------------------------------------------------------------
@@ -287,7 +296,8 @@ def test_demo_dataset_report_is_offline_private_and_complete(
     page = demo_report.path.read_text(encoding="utf-8")
 
     _assert_offline(page)
-    assert [s for s in SECTIONS if f'id="{s}"' in page] == SECTIONS
+    assert headings(page) == HEADINGS
+    assert page.count("<section") == len(SECTIONS)
     assert page.count("<svg") >= 5  # charts inline
     assert stat.S_IMODE(demo_report.path.stat().st_mode) == 0o600
     manifest = json.loads((datasets["demo"] / "manifest.json").read_text())
@@ -326,10 +336,12 @@ def test_cli_cohort_report_on_an_empty_dataset(
     assert capsys.readouterr().out == f"{out}\n"
     page = out.read_text(encoding="utf-8")
     _assert_offline(page)
-    assert [s for s in SECTIONS if f'id="{s}"' in page] == SECTIONS
+    assert headings(page) == HEADINGS
     text = _text(page)
     assert "0 participants in an anonymised research dataset" in text
-    assert text.count(sections.NO_PARTICIPANTS) >= 7
+    data_sections = [s for s in SECTIONS if s.unavailable is not None]
+    assert len(data_sections) == 7
+    assert text.count(sections.NO_PARTICIPANTS) == len(data_sections) + 1  # and the cover
     assert "Inputs 1 Included 0 Excluded 1" in text
 
 
@@ -379,4 +391,56 @@ def test_cohort_notebook_runs_under_nbval(tmp_path: Path) -> None:
     done = run_nbval([NOTEBOOK], tmp_path, env)
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert f"{2 + len(SECTIONS)} passed" in done.stdout
+    assert f"{2 + len(SECTIONS)} passed" in done.stdout  # parameters, setup, sections
+
+
+class _Reading(sections.CohortContext):
+    """A cohort context that notes every table a section reads."""
+
+    read: set[str]
+
+    def frame(self, name: str) -> pd.DataFrame:
+        self.read.add(name)
+        return super().frame(name)
+
+
+def _reading(ctx: sections.CohortContext, empty: bool = False) -> _Reading:
+    """A fresh copy of ``ctx`` that notes what is read; ``empty``: every table emptied."""
+    fields = {f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx) if f.init}
+    copy = _Reading(**{**fields, "_tables": {}})
+    copy.read = set()
+    if empty:
+        for name in ctx.manifest["tables"]:
+            copy._tables[name] = ctx.dataset.table(name).iloc[:0]
+    return copy
+
+
+@pytest.fixture(scope="module")
+def demo_context(datasets: dict[str, Path]) -> sections.CohortContext:
+    return sections.load(datasets["demo"])
+
+
+@pytest.mark.parametrize("spec", SECTIONS, ids=lambda s: s.slug)
+def test_each_cohort_section_reads_the_tables_it_declares(
+    demo_context: sections.CohortContext, spec: SectionSpec[Any]
+) -> None:
+    ctx = _reading(demo_context)
+
+    shown = spec(ctx)
+
+    assert shown.slug == spec.slug
+    assert ctx.read == set(spec.needs)
+
+
+@pytest.mark.parametrize("spec", SECTIONS, ids=lambda s: s.slug)
+def test_a_cohort_section_with_nothing_to_show_says_its_empty_state_sentence(
+    demo_context: sections.CohortContext, spec: SectionSpec[Any]
+) -> None:
+    """Every table emptied (participants still counted by the manifest): a section with an
+    empty-state sentence shows just that."""
+    shown = spec(_reading(demo_context, empty=True))
+
+    if spec.empty is not None:
+        assert str(shown) == str(Section(spec.slug, spec.title, note(spec.empty)))
+    else:
+        assert shown.slug == spec.slug
