@@ -247,7 +247,7 @@ def model_column(
     elif text:
         description = f"What was written for “{title}”."
     else:
-        description = f"{title}: {info.description}." if info.description else f"{title}."
+        description = f"{title} ({info.description})." if info.description else f"{title}."
     values: dict[str, Any] = {
         "name": column or name,
         "kind": kind,

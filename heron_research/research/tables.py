@@ -124,12 +124,13 @@ def _term(
     name: str, own: str, info: Callable[[str], tuple], terms: Callable[[], tuple[str, ...]]
 ) -> tuple[Column, Column]:
     """A vocabulary term or a participant's own word(s), and whether it was their own."""
+    pronoun = "them" if own.endswith("s") else "it"
     return (
         Column(
             name,
             "string",
             f"The {name}: a term of heron-research's {name} vocabulary; a participant's "
-            f"own {own} (lower case) if at least k participants used it; otherwise 'other'.",
+            f"own {own} (lower case) if at least k participants used {pronoun}; otherwise 'other'.",
             role="term",
             get=lambda r, i, c: info(i[1][name])[0],
             choices=terms,

@@ -125,7 +125,7 @@ def test_a_new_kind_enters_the_registry_driven_lists(throwaway: None) -> None:
     assert names[:5] == ["participant_id", "gadget_id", "day", "weekday", "part_of_day"]
     colour, size, story = (gadgets.column(n) for n in ("colour", "size", "story"))
     assert (colour.kind, colour.required, colour.allowed()) == ("string", True, ("red", "green"))
-    assert colour.description == "Colour: as it looked."
+    assert colour.description == "Colour (as it looked)."
     assert (size.kind, size.required, size.minimum, size.maximum) == ("integer", False, 1, 9)
     assert size.unit == "points"
     assert (story.role, story.required) == ("text", False)
@@ -153,7 +153,7 @@ def test_columns_take_their_facts_from_the_model_fields() -> None:
     decided_by = table("decisions").column("decided_by")
     assert decided_by.allowed() == allowed_values(FocusDecision, "decided_by")
     assert decided_by.required
-    assert decided_by.description.startswith("How it was decided: autonomy: by the client")
+    assert decided_by.description.startswith("How it was decided (autonomy: by the client;")
     views = [table("reviews").column(n) for n in ("client_view", "agreed_outcome")]
     assert all(v.allowed() == allowed_values(PeerReview, "agreed_outcome") for v in views)
     assert not any(v.required for v in views)
