@@ -1,4 +1,5 @@
-"""Controlled vocabularies: emotions, self-management techniques, intervention categories.
+"""Controlled vocabularies: emotions, self-management techniques, intervention categories,
+and the parts of the day.
 
 The vocabularies are small CSV files we wrote ourselves (``data/vocab``). A term a
 client types that is not in a vocabulary is kept as typed and flagged as custom: the
@@ -15,6 +16,7 @@ from functools import cache
 from heron_research.resources import data_file
 
 __all__ = [
+    "PARTS_OF_DAY",
     "SKILLS",
     "Emotion",
     "Intervention",
@@ -24,11 +26,29 @@ __all__ = [
     "lookup_emotion",
     "lookup_technique",
     "normalise_term",
+    "part_of_day",
     "techniques",
 ]
 
 #: Heron's four skills of emotional self-management.
 SKILLS: tuple[str, ...] = ("expression", "control", "catharsis", "transmutation")
+
+#: The parts of the day on the local clock: (name, first hour, last hour + 1). The reports
+#: (time of day of episodes) and the research dataset (``part_of_day``) both use these.
+PARTS_OF_DAY: tuple[tuple[str, int, int], ...] = (
+    ("night", 0, 6),
+    ("morning", 6, 12),
+    ("afternoon", 12, 18),
+    ("evening", 18, 24),
+)
+_PART_BY_HOUR = tuple(name for name, first, stop in PARTS_OF_DAY for _ in range(first, stop))
+
+
+def part_of_day(hour: int) -> str:
+    """The part of the day an hour (0-23) on the local clock falls in."""
+    if not 0 <= hour < 24:
+        raise ValueError(f"an hour is 0-23 (got {hour})")
+    return _PART_BY_HOUR[hour]
 
 
 @dataclass(frozen=True)

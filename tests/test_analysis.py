@@ -684,3 +684,116 @@ def test_technique_question_names_the_clearest_help() -> None:
         "“slow breathing” eased feelings the most (by 2.8 points on average): use it more, "
         "or try it in new situations?"
     )
+
+
+# --- vocabularies: one ordered tuple each, from the models --------------------------------
+
+
+def test_vocabularies_follow_the_models_literal_order() -> None:
+    from heron_research.analysis import cohort, vocabulary
+    from heron_research.records import InquiryCycle, allowed_values
+
+    assert allowed_values(ProjectionHypothesis, "status") == vocabulary.HYPOTHESIS_STATUSES
+    assert allowed_values(InquiryCycle, "status") == vocabulary.INQUIRY_STATUSES
+    assert allowed_values(FocusDecision, "decided_by") == vocabulary.DECIDED_BY
+    assert allowed_values(AgendaItem, "item_type") == vocabulary.AGENDA_TYPES
+    assert allowed_values(PeerReview, "client_view") == vocabulary.OUTCOMES
+    for field in ("intended", "perceived"):
+        assert allowed_values(Intervention, field) == vocabulary.INTERVENTION_CATEGORIES
+    # two modules cannot order a vocabulary differently: they hold the same tuple
+    assert progress.DECIDED_BY is cohort.DECIDED_BY is vocabulary.DECIDED_BY
+    assert cohort.HYPOTHESIS_STATUSES is vocabulary.HYPOTHESIS_STATUSES
+    assert progress.ACTIVE_STATUSES is questions.ACTIVE_STATUSES
+
+
+def test_grouped_orders_put_the_group_first_then_the_model_order() -> None:
+    from heron_research.analysis import vocabulary as v
+
+    # the orders the reports list hypotheses and inquiries in
+    assert v.HYPOTHESIS_ORDER == ("open", "testing", "revised", "supported", "refuted", "resolved")
+    assert v.INQUIRY_ORDER == (
+        "acting",
+        "observing",
+        "reflecting",
+        "planning",
+        "completed",
+        "abandoned",
+    )
+    assert sorted(v.HYPOTHESIS_ORDER) == sorted(v.HYPOTHESIS_STATUSES)
+    assert v.first(("c", "a"), ("a", "b", "c")) == ("a", "c", "b")
+    with pytest.raises(ValueError, match="archived not among"):
+        v.subset(v.HYPOTHESIS_STATUSES, "open", "archived")
+
+
+def test_intervention_categories_agree_with_the_vocabulary_file() -> None:
+    from heron_research.vocab import interventions
+
+    assert tuple(interventions()) == progress.INTERVENTION_CATEGORIES
+
+
+def test_labels_come_from_the_field_titles() -> None:
+    from heron_research.analysis import vocabulary
+    from heron_research.records import Ratings, Reflection
+
+    assert vocabulary.RATINGS == {
+        "ratings_focus": "focus",
+        "ratings_method": "method",
+        "ratings_relationship": "relationship",
+        "ratings_my_say": "my say in decisions",
+        "ratings_overall": "overall",
+    }
+    assert len(vocabulary.RATINGS) == len(Ratings.model_fields)
+    assert vocabulary.REFLECTION["reflection_practical"] == "Practical: what I can now do"
+    assert list(vocabulary.REFLECTION.values()) == [
+        f.title for f in Reflection.model_fields.values()
+    ]
+    # the keys are the frames' column names
+    assert set(vocabulary.RATINGS) <= set(frame("peer_review", []).columns)
+    assert set(vocabulary.REFLECTION) <= set(frame("inquiry_cycle", []).columns)
+
+
+def test_answer_words_are_declared_once_per_instrument() -> None:
+    from heron_research.records.scoring import ANSWER_WORDS, INSTRUMENTS
+
+    phq9, gad7, wellbeing = (INSTRUMENTS[k] for k in ("phq9", "gad7", "wellbeing"))
+    assert phq9.answer_choices() == (
+        ("0: not at all", 0),
+        ("1: several days", 1),
+        ("2: more than half the days", 2),
+        ("3: nearly every day", 3),
+    )
+    assert gad7.answer_words == phq9.answer_words
+    assert wellbeing.answer_choices() == tuple((str(i), i) for i in range(11))
+    assert ANSWER_WORDS["phq9"] == (
+        "0 not at all, 1 several days, 2 more than half the days, 3 nearly every day"
+    )
+    assert ANSWER_WORDS["wellbeing"] == "0 (worst) to 10 (best)"
+    assert [i.max_score for i in INSTRUMENTS.values()] == [27, 21, 10]
+
+
+def test_parts_of_day_cover_every_hour_once() -> None:
+    from heron_research.research.anonymise import part_of_day as minute_part
+    from heron_research.vocab import PARTS_OF_DAY, part_of_day
+
+    hours = [h for _, first, stop in PARTS_OF_DAY for h in range(first, stop)]
+    assert hours == list(range(24))
+    assert [part_of_day(h) for h in (0, 5, 6, 11, 12, 17, 18, 23)] == [
+        "night",
+        "night",
+        "morning",
+        "morning",
+        "afternoon",
+        "afternoon",
+        "evening",
+        "evening",
+    ]
+    assert all(minute_part(h * 60 + 59) == part_of_day(h) for h in range(24))
+    assert daily.PARTS_OF_DAY is PARTS_OF_DAY
+    with pytest.raises(ValueError, match="0-23"):
+        part_of_day(24)
+
+
+def test_every_relationship_has_a_context() -> None:
+    from heron_research.records import allowed_values
+
+    assert sorted(daily.CONTEXTS) == sorted(allowed_values(Person, "relationship"))

@@ -10,8 +10,10 @@ values) out, each tested on hand-made frames with known answers.
 * :mod:`~heron_research.analysis.progress`: hypotheses, inquiries, decisions, check-ins,
   interventions, peer reviews and the agenda.
 * :mod:`~heron_research.analysis.questions`: questions for the session, from the data.
+* :mod:`~heron_research.analysis.vocabulary`: the statuses, ways of deciding, outcomes and
+  labels analysis and reports group and order by, drawn from the record models.
 """
 
-from heron_research.analysis import daily, practice, progress, questions, stats
+from heron_research.analysis import daily, practice, progress, questions, stats, vocabulary
 
-__all__ = ["daily", "practice", "progress", "questions", "stats"]
+__all__ = ["daily", "practice", "progress", "questions", "stats", "vocabulary"]

@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from heron_research.analysis.stats import MIN_PAIRS, t_quantile
+from heron_research.analysis.vocabulary import DECIDED_BY, HYPOTHESIS_STATUSES
+from heron_research.records import record_type
 from heron_research.records.scoring import INSTRUMENTS, reliable_change
+from heron_research.research.tables import COUNTED, table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,8 +54,6 @@ __all__ = [
 
 #: fewer participants than this: "too few data", no interval
 MIN_PARTICIPANTS = MIN_PAIRS
-HYPOTHESIS_STATUSES = ("open", "testing", "supported", "revised", "refuted", "resolved")
-DECIDED_BY = ("autonomy", "co-operation", "hierarchy")
 Z95 = 1.959963984540054
 
 
@@ -125,15 +126,9 @@ def _ints(series: pd.Series) -> pd.Series:
 
 # --- participants and data volume ------------------------------------------------------------
 
-_VOLUME = (
-    ("n_episodes", "emotion episodes"),
-    ("n_hypotheses", "projection hypotheses"),
-    ("n_cycles", "inquiry cycles"),
-    ("n_decisions", "focus decisions"),
-    ("n_reviews", "peer reviews"),
-    ("n_agenda_items", "agenda items"),
-    ("n_check_ins", "check-ins"),
-    ("n_co_counselling", "co-counselling sessions"),
+#: participants' count column of each kind's table -> what it counts ("emotion episodes")
+_VOLUME = tuple(
+    (column, record_type(str(table(name).kind)).facts.plural) for name, column in COUNTED.items()
 )
 
 

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from heron_research.vocab import lookup_emotion
+from heron_research.vocab import PARTS_OF_DAY, lookup_emotion, part_of_day
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,13 +38,6 @@ __all__ = [
 #: The family given to an emotion in the client's own words (not in the vocabulary).
 OWN_WORDS = "own words"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-#: (name, first hour, last hour + 1)
-PARTS_OF_DAY = (
-    ("night", 0, 6),
-    ("morning", 6, 12),
-    ("afternoon", 12, 18),
-    ("evening", 18, 24),
-)
 #: Where an episode happened, from the relationship of the people involved.
 CONTEXTS = {
     "colleague": "at work",
@@ -292,13 +285,6 @@ def situation_words(
     return pd.DataFrame(rows[:top], columns=["word", "episodes"]).astype({"episodes": "int64"})
 
 
-def _part_of_day(hour: int) -> str:
-    for name, first, stop in PARTS_OF_DAY:
-        if first <= hour < stop:
-            return name
-    raise ValueError(hour)
-
-
 def when_episodes_happen(episodes: pd.DataFrame) -> pd.DataFrame:
     """Episodes by weekday and part of day (local time): ``weekday``, ``part``, ``episodes``.
 
@@ -307,7 +293,7 @@ def when_episodes_happen(episodes: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     local = episodes["occurred_at_local"].dropna()
-    counts = Counter((WEEKDAYS[int(t.weekday())], _part_of_day(int(t.hour))) for t in local)
+    counts = Counter((WEEKDAYS[int(t.weekday())], part_of_day(int(t.hour))) for t in local)
     rows = [
         (day, part, counts.get((day, part), 0)) for day in WEEKDAYS for part, _, _ in PARTS_OF_DAY
     ]

@@ -7,6 +7,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from heron_research.analysis.daily import month_label, person_names
+from heron_research.analysis.vocabulary import (
+    ACTIVE_STATUSES,
+    AGENDA_TYPES,
+    DECIDED_BY,
+    HYPOTHESIS_ORDER,
+    INQUIRY_ORDER,
+    INTERVENTION_CATEGORIES,
+    RATINGS,
+)
 from heron_research.records import scoring
 
 if TYPE_CHECKING:
@@ -30,28 +39,6 @@ __all__ = [
     "review_ratings",
     "short",
 ]
-
-ACTIVE_STATUSES = ("open", "testing", "revised")
-_STATUS_ORDER = ("open", "testing", "revised", "supported", "refuted", "resolved")
-DECIDED_BY = ("autonomy", "co-operation", "hierarchy")
-AGENDA_TYPES = ("satisfaction", "dissatisfaction", "request", "question")
-INTERVENTION_CATEGORIES = (
-    "prescriptive",
-    "informative",
-    "confronting",
-    "cathartic",
-    "catalytic",
-    "supportive",
-)
-#: peer-review rating column -> label
-RATINGS = {
-    "ratings_focus": "focus",
-    "ratings_method": "method",
-    "ratings_relationship": "relationship",
-    "ratings_my_say": "my say in decisions",
-    "ratings_overall": "overall",
-}
-_INQUIRY_ORDER = ("acting", "observing", "reflecting", "planning", "completed", "abandoned")
 
 
 def short(text: str, limit: int = 48) -> str:
@@ -136,7 +123,7 @@ def hypotheses(
             }
         )
     out = pd.DataFrame(rows, columns=columns)
-    out["_status"] = out["status"].map(_STATUS_ORDER.index)
+    out["_status"] = out["status"].map(HYPOTHESIS_ORDER.index)
     out = out.sort_values(["_status", "opened_on"], kind="stable").drop(columns="_status")
     return out.reset_index(drop=True)
 
@@ -180,7 +167,7 @@ def inquiries(cycles: pd.DataFrame, episode_links: pd.DataFrame) -> pd.DataFrame
     counts = episode_links.groupby("inquiry_cycle_id").size() if not episode_links.empty else {}
     out = cycles.copy()
     out["episodes"] = [int(counts.get(i, 0)) for i in out["id"]]
-    out["_status"] = out["status"].astype(str).map(_INQUIRY_ORDER.index)
+    out["_status"] = out["status"].astype(str).map(INQUIRY_ORDER.index)
     out = out.sort_values(["_status", "started_on"], kind="stable").drop(columns="_status")
     return out.reset_index(drop=True)
 

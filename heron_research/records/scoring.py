@@ -64,13 +64,33 @@ class Instrument:
     reliability: float | None
     mean_of_items: bool = False  # wellbeing: the score is the mean, not the sum
     citation: str = ""
+    #: the words of each answer from ``answer_min`` up (empty: the answers are a 0-10 scale)
+    answer_words: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.answer_words and len(self.answer_words) != self.answer_max - self.answer_min + 1:
+            raise ValueError(f"{self.name}: give one answer word per answer value")
 
     @property
     def n_items(self) -> int:
         return len(self.items)
 
+    @property
+    def max_score(self) -> int:
+        """The highest score: the sum of the highest answers, or for a mean the highest answer."""
+        return self.answer_max if self.mean_of_items else self.answer_max * self.n_items
 
-_PHQ_GAD_ANSWERS = "0 not at all, 1 several days, 2 more than half the days, 3 nearly every day"
+    def answer_choices(self) -> tuple[tuple[str, int], ...]:
+        """Each answer as (label, value): "0: not at all" ... for worded answers, "0" ... "10"
+        for a scale. The forms show these."""
+        values = range(self.answer_min, self.answer_max + 1)
+        if not self.answer_words:
+            return tuple((str(v), v) for v in values)
+        return tuple((f"{v}: {w}", v) for v, w in zip(values, self.answer_words, strict=True))
+
+
+#: PHQ-9 and GAD-7 share their answers: how often over the last two weeks.
+_HOW_OFTEN = ("not at all", "several days", "more than half the days", "nearly every day")
 
 PHQ9 = Instrument(
     key="phq9",
@@ -100,6 +120,7 @@ PHQ9 = Instrument(
     reliable_change_points=6,
     reliability=0.84,
     citation="Kroenke, Spitzer & Williams (2001), J Gen Intern Med 16:606-613",
+    answer_words=_HOW_OFTEN,
 )
 
 GAD7 = Instrument(
@@ -120,6 +141,7 @@ GAD7 = Instrument(
     reliable_change_points=4,
     reliability=0.83,
     citation="Spitzer, Kroenke, Williams & Löwe (2006), Arch Intern Med 166:1092-1097",
+    answer_words=_HOW_OFTEN,
 )
 
 WELLBEING = Instrument(
@@ -142,10 +164,14 @@ WELLBEING = Instrument(
 
 INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (PHQ9, GAD7, WELLBEING)}
 
-ANSWER_WORDS = {
-    "phq9": _PHQ_GAD_ANSWERS,
-    "gad7": _PHQ_GAD_ANSWERS,
-    "wellbeing": "0 (worst) to 10 (best)",
+#: Each instrument's answers in words, for one line of text (a codebook, a caption).
+ANSWER_WORDS: dict[str, str] = {
+    key: (
+        ", ".join(f"{v} {w}" for v, w in enumerate(spec.answer_words, start=spec.answer_min))
+        if spec.answer_words
+        else f"{spec.answer_min} (worst) to {spec.answer_max} (best)"
+    )
+    for key, spec in INSTRUMENTS.items()
 }
 
 SAFETY_NOTE = (

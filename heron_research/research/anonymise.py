@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from heron_research.research.keys import Pseudonymiser
-from heron_research.research.tables import COUNTED, PARTICIPANTS, PARTS_OF_DAY, TABLES, Table
+from heron_research.research.tables import COUNTED, PARTICIPANTS, TABLES, Table
+from heron_research.vocab import PARTS_OF_DAY
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -114,14 +115,11 @@ def pseudonymise(data: ParticipantData, keys: Pseudonymiser) -> ParticipantData:
 
 # --- 2. time ---------------------------------------------------------------------------------
 
-_PART_NAMES = [name for _, name in PARTS_OF_DAY]
-_PART_BY_HOUR = [
-    next(name for start, name in reversed(PARTS_OF_DAY) if hour >= start) for hour in range(24)
-]
+_PART_BY_HOUR = [name for name, first, stop in PARTS_OF_DAY for _ in range(first, stop)]
 
 
 def part_of_day(minute_of_day: int) -> str:
-    """night (00-06), morning (06-12), afternoon (12-18) or evening (18-24)."""
+    """The part of the day (:data:`~heron_research.vocab.PARTS_OF_DAY`) of a minute of it."""
     return _PART_BY_HOUR[minute_of_day // 60]
 
 

@@ -39,7 +39,7 @@ from heron_research.research.anonymise import FreeText, generalise, rare_terms
 from heron_research.research.errors import DatasetExistsError
 from heron_research.research.gate import EXCLUSION_REASONS
 from heron_research.research.sources import ERROR_REASONS
-from heron_research.research.tables import NOT_EXPORTED, TABLES, Column, Table
+from heron_research.research.tables import TABLES, Column, Table, not_exported
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -463,7 +463,7 @@ class DatasetWriter:
                 "quasi_identifiers": "workbooks hold no demographic fields; own words are the "
                 "only values generalised",
             },
-            "not_exported": NOT_EXPORTED,
+            "not_exported": not_exported(),
         }
 
 

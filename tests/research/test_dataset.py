@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from research_helpers import AS_OF, Participant, build_workbook, digests, episode, sha256
 
+from heron_research.records import record_types
 from heron_research.research.dataset import DatasetWriter
 from heron_research.research.errors import DatasetExistsError
 from heron_research.research.keys import StudyKey
@@ -70,6 +71,11 @@ def test_dataset_is_complete_and_private(
     assert manifest["erred"]["not_a_workbook"]["count"] == 1
     assert manifest["key_fingerprint"] == study_key.fingerprint
     assert manifest["parameters"] == {"free_text": "none", "k": 5}
+    assert manifest["not_exported"] == {  # each kind's own reason, from the registry
+        kind: cls.facts.not_exported
+        for kind, cls in record_types().items()
+        if cls.facts.research_table is None
+    }
     for name, info in manifest["tables"].items():
         table = pq.read_table(out / info["path"])
         assert table.num_rows == info["rows"]

@@ -1,0 +1,187 @@
+"""The dataset's description: drawn from the record models and the kind registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+
+import pytest
+from pydantic import Field
+
+from heron_research.records import (
+    EMOTION_EPISODE,
+    PEER_REVIEW,
+    PERSON,
+    FocusDecision,
+    KindFacts,
+    PeerReview,
+    Record,
+    Reflection,
+    ReportScope,
+    Side,
+    SubRecord,
+    allowed_values,
+    record_type,
+    record_types,
+)
+from heron_research.records.base import forget_kind
+from heron_research.research.columns import fields, group, kind_table, list_table
+from heron_research.research.tables import COUNTED, TABLES, kinds_read, not_exported, table
+from heron_research.workbook.frames import build_frame
+
+#: Value columns the dataset computes (no frame has them): every other value or text column
+#: is a model field and must be named as the frames name it.
+COMPUTED = {
+    "n_people",
+    "n_self_management",
+    "n_supporting",
+    "n_contradicting",
+    "first_confidence",
+    "last_confidence",
+    "relationship",
+    "family",
+    "valence",
+    "n_episodes",
+    "has_dissent",
+}
+
+
+def test_every_kind_has_a_table_or_a_reason_both_ways() -> None:
+    read = {t.kind for t in TABLES if t.kind is not None}
+    own = {t.name: t.kind for t in TABLES if t.kind is not None and t.items is None}
+    for kind, cls in record_types().items():
+        facts = cls.facts
+        if facts.research_table is not None:
+            assert own.get(facts.research_table) == kind, kind
+            assert kind in kinds_read()
+            assert kind not in not_exported()
+        else:
+            assert kind not in read, f"{kind} is not exported but a table reads it"
+            assert not_exported()[kind] == facts.not_exported
+    for t in TABLES:
+        if t.kind is not None:  # every table reads a kind that says it is exported
+            assert record_type(t.kind).facts.research_table is not None, t.name
+    assert set(kinds_read()) == read
+    assert set(kinds_read()) | set(not_exported()) == set(record_types())
+    assert list(kinds_read()) == [k for k in record_types() if k in read]  # declared order
+
+
+def test_participants_count_each_kinds_table() -> None:
+    kinds_tables = [record_type(k).facts.research_table for k in kinds_read()]
+    assert sorted(COUNTED) == sorted(kinds_tables)
+    assert list(COUNTED) == [t.name for t in TABLES if t.kind and t.items is None]
+    assert [c.name for c in table("participants").columns][2:] == list(COUNTED.values())
+
+
+@pytest.fixture
+def throwaway() -> Iterator[None]:
+    yield
+    forget_kind("test_gadget")
+    forget_kind("test_secret")
+
+
+class _Dial(SubRecord):
+    warmth: Annotated[int, Field(ge=0, le=5)] | None = Field(default=None, title="Warmth (0-5)")
+    note: str = Field(default="", title="A note")
+
+
+def test_a_new_kind_enters_the_registry_driven_lists(throwaway: None) -> None:
+    class Secret(Record):
+        kind: ClassVar[str] = "test_secret"
+        facts: ClassVar[KindFacts] = KindFacts(
+            label="secret",
+            plural="secrets",
+            writers=frozenset({Side.CLIENT}),
+            report=ReportScope.UNDATED,
+            not_exported="never leaves",
+        )
+
+    assert not_exported()["test_secret"] == "never leaves"
+    assert "test_secret" not in kinds_read()
+
+    class Gadget(Record):
+        kind: ClassVar[str] = "test_gadget"
+        facts: ClassVar[KindFacts] = KindFacts(
+            label="gadget",
+            plural="gadgets",
+            writers=frozenset({Side.CLIENT}),
+            report=ReportScope.PERIOD,
+            research_table="gadgets",
+        )
+        when_field: ClassVar[str | None] = "seen_at"
+
+        seen_at: datetime = Field(title="Seen at")
+        colour: Literal["red", "green"] = Field(title="Colour", description="as it looked")
+        size: int | None = Field(default=None, title="Size", ge=1, le=9)
+        story: str = Field(default="", title="What I saw")
+        dial: _Dial = Field(default_factory=_Dial, title="Dial")
+        parts: list[_Dial] = Field(default_factory=list, title="Parts")
+
+    assert "test_gadget" in kinds_read()
+    gadgets = kind_table(Gadget, "gadget_id", "Gadgets", "Test.", "colour", "size", "story")
+    assert gadgets.name == "gadgets" and gadgets.kind == "test_gadget"
+    names = [c.name for c in gadgets.columns]
+    assert names[:5] == ["participant_id", "gadget_id", "day", "weekday", "part_of_day"]
+    colour, size, story = (gadgets.column(n) for n in ("colour", "size", "story"))
+    assert (colour.kind, colour.required, colour.allowed()) == ("string", True, ("red", "green"))
+    assert colour.description == "Colour (as it looked)."
+    assert (size.kind, size.required, size.minimum, size.maximum) == ("integer", False, 1, 9)
+    assert size.unit == "points"
+    assert (story.role, story.required) == ("text", False)
+    assert story.description.startswith("What was written for “What I saw”. Free text:")
+    with_group = kind_table(Gadget, "gadget_id", "G", "T.", group("dial", lambda t: f"“{t}”."))
+    dial = [c for c in with_group.columns if c.name.startswith("dial_")]
+    assert [(c.name, c.role, c.maximum) for c in dial] == [
+        ("dial_warmth", "value", 5),
+        ("dial_note", "text", None),
+    ]
+    assert dial[0].get({"dial": {"warmth": 4}}, None, None) == 4  # type: ignore[arg-type]
+    parts = list_table(gadgets, "parts", "gadget_parts", "part", "Parts", "T.", "warmth")
+    assert parts.primary_key == ("gadget_id", "position")
+    assert parts.foreign_keys[1] == ("gadget_id", "gadgets", "gadget_id")
+    assert parts.column("warmth").get({}, (0, {"warmth": 2}), None) == 2  # type: ignore[arg-type]
+    sized = kind_table(Gadget, "gadget_id", "G", "T.", fields("size", unit="cm", required=True))
+    assert (sized.column("size").unit, sized.column("size").required) == ("cm", True)
+    with pytest.raises(TypeError, match="not a plain field"):
+        kind_table(Gadget, "gadget_id", "G", "T.", "dial")
+    with pytest.raises(TypeError, match="not exported: never leaves"):
+        kind_table(Secret, "secret_id", "S", "T.")
+
+
+def test_columns_take_their_facts_from_the_model_fields() -> None:
+    decided_by = table("decisions").column("decided_by")
+    assert decided_by.allowed() == allowed_values(FocusDecision, "decided_by")
+    assert decided_by.required
+    assert decided_by.description.startswith("How it was decided (autonomy: by the client;")
+    views = [table("reviews").column(n) for n in ("client_view", "agreed_outcome")]
+    assert all(v.allowed() == allowed_values(PeerReview, "agreed_outcome") for v in views)
+    assert not any(v.required for v in views)
+    focus = table("reviews").column("ratings_focus")
+    assert (focus.minimum, focus.maximum, focus.required, focus.unit) == (0, 10, False, "points")
+    reflection = [c.name for c in table("cycles").columns if c.name.startswith("reflection_")]
+    assert reflection == [f"reflection_{f}" for f in Reflection.model_fields]
+    minutes = table("co_counselling").column("minutes_as_client")
+    assert (minutes.maximum, minutes.unit, minutes.required) == (600, "minutes", True)
+    relationship = table("episode_people").column("relationship")
+    assert relationship.allowed() == (
+        *allowed_values(record_type(PERSON), "relationship"),
+        "unknown",
+    )
+    assert table("check_in_answers").column("answer").maximum == 10
+    assert table("check_ins").column("score").maximum == 27
+    assert "1 several days" in table("check_in_answers").column("answer").description
+
+
+def test_dataset_columns_are_named_as_the_frames_name_them() -> None:
+    for t in TABLES:
+        if t.kind is None:
+            continue
+        frame = build_frame(f"{t.kind}.{t.items}" if t.items else t.kind, [])
+        for c in t.columns:
+            if c.role in ("value", "text", "term") and c.name not in COMPUTED:
+                assert c.name in frame.columns, (t.name, c.name)
+    for name in COMPUTED:  # the list stays true: none of these is a frame column
+        assert all(name not in build_frame(k, []).columns for k in (EMOTION_EPISODE, PEER_REVIEW))
+    assert "ratings_focus" in build_frame(PEER_REVIEW, []).columns
+    assert "ratings_focus" in [c.name for c in table("reviews").columns]
