@@ -1,0 +1,20 @@
+"""Exchange between people without handing over the workbook: keys and share bundles.
+
+* :mod:`~heron_research.exchange.keys`: age X25519 identities and recipients;
+* :mod:`~heron_research.exchange.bundle`: the bundle's inner document (JSON Schema published
+  as ``schema/bundle.schema.json``), built from a workbook, encrypted and opened;
+* :mod:`~heron_research.exchange.share`: what ``heron-research share`` does (preview,
+  remembered recipients, writing the bundle);
+* :mod:`~heron_research.exchange.cli`: the ``keys`` and ``share`` commands.
+"""
+
+from __future__ import annotations
+
+from heron_research.exchange.keys import (
+    load_identity,
+    new_identity,
+    parse_recipient,
+    recipient_of,
+)
+
+__all__ = ["load_identity", "new_identity", "parse_recipient", "recipient_of"]
