@@ -6,15 +6,11 @@
 * :mod:`~heron_research.exchange.share`: what ``heron-research share`` does (preview,
   remembered recipients, writing the bundle);
 * :mod:`~heron_research.exchange.cli`: the ``keys`` and ``share`` commands.
+
+Nothing is imported here, so that ``heron-research --help`` (which loads the commands) stays
+light; import the names from their modules.
 """
 
 from __future__ import annotations
 
-from heron_research.exchange.keys import (
-    load_identity,
-    new_identity,
-    parse_recipient,
-    recipient_of,
-)
-
-__all__ = ["load_identity", "new_identity", "parse_recipient", "recipient_of"]
+__all__: list[str] = []
