@@ -28,6 +28,7 @@ test: lint
 
 schema: $(STAMP)
 	$(BIN)/python -m heron_research.workbook.portable --write-schema schema/workbook-export.schema.json
+	$(BIN)/python -m heron_research.exchange.bundle --write-schema schema/bundle.schema.json
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_speed.py

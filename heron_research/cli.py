@@ -16,6 +16,7 @@ import click
 
 from heron_research._version import __version__
 from heron_research.errors import HeronError
+from heron_research.exchange.cli import keys, share
 
 __all__ = ["cli", "main"]
 
@@ -272,6 +273,10 @@ def cohort_report(dataset: Path, out: Path | None, keep_notebook: bool) -> None:
 
     result = run_cohort_report(dataset, out=out, keep_notebook=keep_notebook)
     click.echo(str(result.path))
+
+
+cli.add_command(keys)  # issue 12: exchange between people
+cli.add_command(share)
 
 
 def _os_error_line(exc: OSError) -> str:

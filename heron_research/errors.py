@@ -26,7 +26,19 @@ that this tree is the classes' real tree, names, parents and builtins, both ways
     │   │   └── StudyKeyExposedError (PermissionError)  the key file is readable by others
     │   ├── NoInputsError (FileNotFoundError)  nothing to read where the inputs were named
     │   └── DatasetExistsError (FileExistsError)  the output folder is not empty
-    └── LabError                            JupyterLab could not be started (safely)
+    ├── LabError                            JupyterLab could not be started (safely)
+    └── ExchangeError                          keys and share bundles between people
+        ├── KeyFileError (ValueError)          an identity file missing, unreadable or malformed
+        │   ├── KeyFileExistsError (FileExistsError)  never overwrites a key file
+        │   └── KeyFileExposedError (PermissionError)  readable by others; says the chmod
+        ├── RecipientError (ValueError)        not a valid age recipient (age1...)
+        ├── ShareError                         a bundle could not be made (no recipient or key)
+        └── BundleError (ValueError)           a bundle that cannot be opened or used
+            ├── NotABundleError                not an age file, or an age file but no bundle
+            ├── BundleKeyError (PermissionError)  none of the keys given opens it
+            ├── BundleDamagedError             cut short or changed after it was written
+            ├── NewerBundleError               made by a newer heron-research
+            └── BundleWorkbookError            meant for another workbook or audience
 
 Two more are signals inside the package, each caught before it reaches a caller (so they
 are not HeronErrors)::
@@ -50,22 +62,34 @@ from pathlib import Path
 __all__ = [
     "BATCH_REASONS",
     "BatchReason",
+    "BundleDamagedError",
+    "BundleError",
+    "BundleKeyError",
+    "BundleWorkbookError",
     "ChangedWhileReading",
     "DatasetExistsError",
+    "ExchangeError",
     "ExportFormatError",
     "FieldError",
     "FieldProblem",
     "HeronError",
+    "KeyFileError",
+    "KeyFileExistsError",
+    "KeyFileExposedError",
     "LabError",
+    "NewerBundleError",
     "NewerWorkbookError",
     "NoInputsError",
+    "NotABundleError",
     "NotAWorkbookError",
     "OlderWorkbookError",
+    "RecipientError",
     "RecordNotFoundError",
     "RecordValidationError",
     "ReportError",
     "ResearchError",
     "SectionFailedError",
+    "ShareError",
     "StudyKeyError",
     "StudyKeyExposedError",
     "WorkbookBusyError",
@@ -270,6 +294,71 @@ class ChangedWhileReading(Exception):
 
 class LabError(HeronError):
     """JupyterLab could not be started (or was not as safe as it must be) for a workbook."""
+
+
+# --- exchange between people (issue 12): keys and share bundles -----------------------------
+
+
+class ExchangeError(HeronError):
+    """A key or a share bundle could not be made, read or used."""
+
+    def __init__(self, message: str, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        super().__init__(message)
+
+
+class KeyFileError(ExchangeError, ValueError):
+    """An age identity file is missing, unreadable or not an identity."""
+
+
+class KeyFileExistsError(KeyFileError, FileExistsError):
+    """A new key was asked for where a file already exists (keys are never overwritten)."""
+
+
+class KeyFileExposedError(KeyFileError, PermissionError):
+    """An identity file can be read or changed by users other than its owner."""
+
+
+class RecipientError(ExchangeError, ValueError):
+    """Text that is not a valid age X25519 recipient (``age1...``)."""
+
+
+class ShareError(ExchangeError):
+    """A bundle could not be made (no recipient or key known, the output exists...)."""
+
+
+class BundleError(ExchangeError, ValueError):
+    """A share bundle that cannot be opened or used."""
+
+
+class NotABundleError(BundleError):
+    """Not an age-encrypted file, or one that holds no heron-research bundle."""
+
+
+class BundleKeyError(BundleError, PermissionError):
+    """None of the identities given opens the bundle (it was encrypted to someone else)."""
+
+
+class BundleDamagedError(BundleError):
+    """The bundle was cut short or changed after it was written."""
+
+
+class NewerBundleError(BundleError):
+    """The bundle uses a newer format than this heron-research reads."""
+
+    def __init__(self, path: Path | str | None, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        where = f"{path} uses" if path is not None else "this bundle uses"
+        super().__init__(
+            f"{where} bundle format {found}, but this heron-research reads formats up to "
+            f"{supported}. Upgrade heron-research to open it; nothing was changed.",
+            path,
+        )
+
+
+class BundleWorkbookError(BundleError):
+    """The bundle is meant for another workbook or another audience."""
 
 
 # --- why the research batch could not read an input -----------------------------------------

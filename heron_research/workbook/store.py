@@ -888,3 +888,32 @@ class Workbook:
                 " data) VALUES (?,?,?,?,?,?,?)",
                 revisions,
             )
+
+    # --- settings: small values the workbook remembers (issue 12) --------------------------
+
+    #: Settings live in the ``meta`` table under this prefix (never the workbook's own facts).
+    _SETTING_PREFIX = "setting."
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        """The value remembered under ``key`` (such as the practitioner's age recipient, or
+        the last bundle number per audience), or ``default``. The portable export leaves
+        settings out: they belong to this copy on this computer."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT value FROM meta WHERE key = ?", (self._SETTING_PREFIX + key,)
+            ).fetchone()
+        return default if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Remember ``value`` under ``key`` (``None`` forgets it), in one transaction."""
+        if not key:
+            raise ValueError("a setting needs a name")
+        with self.atomic():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (self._SETTING_PREFIX + key,))
+            else:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (self._SETTING_PREFIX + key, str(value)),
+                )

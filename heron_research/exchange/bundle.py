@@ -1,0 +1,563 @@
+"""The share bundle: one audience's view of a workbook as a JSON document, age-encrypted.
+
+Inner document (``format: "heron-research-bundle"``, ``format_version: 1``), described by
+the JSON Schema published as ``schema/bundle.schema.json``::
+
+    {
+      "format": "heron-research-bundle",
+      "format_version": 1,
+      "provenance": {"workbook_id": "...", "audience": "practitioner", "sequence": 3,
+                     "created_at": "2025-06-01T12:00:00.000000Z", "principles_version": "...",
+                     "package_version": "0.1.0", "free_text": "kept",
+                     "fingerprint": "<sha-256 of the sorted kind:id:revision lines>"},
+      "consent": {...the consent in force when the bundle was made...},
+      "records": [{"kind": "emotion_episode", "id": "...", "side": "client",
+                   "sharing": "practitioner", "created_at": "...", "updated_at": "...",
+                   "revision": 2, "data": {...the record's current fields...}}, ...],
+      "people": [...people-register entries the records refer to, same shape...],
+      "relationships": {"<person id>": "partner", ...}
+    }
+
+What goes in is decided by :func:`heron_research.visibility.visible_levels` through
+:meth:`Workbook.records`: the records the audience may see under the consent in force,
+current versions only (no history, so no earlier version that was private then), no
+deleted record. ``people`` holds only the register entries those records refer to that
+the audience may also see. A research bundle holds only kinds that enter the research
+dataset, with free text left out (``free_text: "none"``) or scrubbed here, on the client's
+machine (``"scrubbed"``); its ``people`` is empty and ``relationships`` gives, for each
+person its records refer to, the relationship the dataset's columns carry (never a name).
+
+The document is compact JSON with sorted keys, encrypted with age (X25519) to the
+recipient and to the client's own key; the stock ``age -d -i IDENTITY`` opens it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import NoneType, UnionType
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from heron_research._version import __version__
+from heron_research.errors import (
+    BundleDamagedError,
+    BundleError,
+    BundleKeyError,
+    NewerBundleError,
+    NotABundleError,
+    RecordValidationError,
+)
+from heron_research.principles import current_principles
+from heron_research.records import (
+    PERSON,
+    RECORD_TYPES,
+    RELATIONSHIPS,
+    Record,
+    Sharing,
+    Side,
+    record_type,
+    validate_record,
+)
+from heron_research.records.consent import ConsentState
+from heron_research.visibility import Audience
+from heron_research.workbook.store import StoredRecord, Workbook, stamp
+
+if TYPE_CHECKING:
+    from pyrage.x25519 import Identity, Recipient
+
+__all__ = [
+    "AUDIENCES",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "BundleContents",
+    "BundleDocument",
+    "BundleRecord",
+    "FreeText",
+    "build_bundle",
+    "bundle_schema",
+    "decrypt_bundle",
+    "encrypt_bundle",
+    "fingerprint",
+    "free_text_fields",
+    "writing_side",
+]
+
+FORMAT = "heron-research-bundle"
+FORMAT_VERSION = 1
+#: Who a client's workbook can send a bundle to.
+AUDIENCES = (Audience.PRACTITIONER, Audience.RESEARCH)
+#: ``kept``: all text (practitioner); ``none``/``scrubbed``: a research bundle's free text.
+FreeText = Literal["kept", "none", "scrubbed"]
+#: Settings key: the ids of records this workbook received from the practitioner.
+RECEIVED_SETTING = "exchange.received.practitioner"
+
+_STAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
+Stamp = Annotated[str, Field(pattern=_STAMP, description="UTC time, YYYY-MM-DDTHH:MM:SS.ffffffZ")]
+_AGE_HEADERS = (b"age-encryption.org/v1\n", b"-----BEGIN AGE ENCRYPTED FILE-----")
+
+
+# --- the document --------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Provenance(_Strict):
+    """Where the bundle comes from and what it is."""
+
+    workbook_id: str = Field(min_length=1, max_length=64, description="The sender's workbook id")
+    audience: Literal["practitioner", "research"] = Field(description="Who it was made for")
+    sequence: int = Field(
+        ge=1, description="Bundle number for this audience: a later bundle has a larger number"
+    )
+    created_at: Stamp
+    principles_version: str = Field(description="The principles text this heron-research ships")
+    package_version: str = Field(description="The heron-research version that made the bundle")
+    free_text: FreeText = Field(
+        description="kept: every field as written; none: free text left out; scrubbed: free "
+        "text with names, contact details, numbers and dates replaced by tokens"
+    )
+    fingerprint: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the sorted 'kind:id:revision' lines of records and people",
+    )
+
+
+class ConsentInForce(_Strict):
+    """The consent in force when the bundle was made."""
+
+    given: bool = Field(description="Whether any consent is recorded")
+    recorded_at: Stamp | None = Field(description="When the entry in force was recorded")
+    principles_version: str | None = Field(description="The principles version agreed")
+    principles_current: bool = Field(description="Given to the principles text shipped now")
+    training: bool
+    practitioner_sharing: bool
+    research: bool = Field(description="Research use in force (given, current principles)")
+    statement: str = Field(description="The sentence reports print about it")
+
+
+class BundleRecord(_Strict):
+    """One record as it goes: its current version and what the workbook keeps about it."""
+
+    kind: Literal[tuple(RECORD_TYPES)]  # type: ignore[valid-type]
+    id: str = Field(min_length=1, max_length=64)
+    side: Side = Field(description="The side that wrote it (only that side edits it)")
+    sharing: Sharing
+    created_at: Stamp
+    updated_at: Stamp
+    revision: int = Field(ge=1, description="How many times it was saved (current version)")
+    data: dict[str, Any] = Field(
+        description="The record's fields, as in the workbook export's schema for the kind; "
+        "in a research bundle free text is left out or scrubbed"
+    )
+
+
+class BundleDocument(_Strict):
+    """One audience's view of a heron-research workbook."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="heron-research share bundle",
+        json_schema_extra={"$id": "https://heron-research.example/bundle.schema.json"},
+    )
+    format: Literal["heron-research-bundle"]
+    format_version: Literal[1]
+    provenance: Provenance
+    consent: ConsentInForce
+    records: list[BundleRecord]
+    people: list[BundleRecord] = Field(
+        description="The people-register entries the records refer to (practitioner bundles)"
+    )
+    relationships: dict[str, Literal[RELATIONSHIPS]] = Field(  # type: ignore[valid-type]
+        description="Research bundles: person id -> relationship, for people records refer to"
+    )
+
+
+def bundle_schema() -> dict[str, Any]:
+    """The JSON Schema of the bundle's inner document (published as bundle.schema.json)."""
+    schema = BundleDocument.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+# --- what goes in --------------------------------------------------------------------------
+
+
+def writing_side(record: Record, received: frozenset[str] = frozenset()) -> Side:
+    """The side that wrote ``record`` in a client's workbook.
+
+    A record received from the practitioner (its id in ``received``) is theirs; a kind one
+    side alone writes is that side's; a kind both sides write is the side named in its
+    ``raised_by`` field if it has one, else the client's (the workbook's owner wrote it).
+    """
+    if record.id in received:
+        return Side.PRACTITIONER
+    writers = record.facts.writers
+    if len(writers) == 1:
+        return next(iter(writers))
+    raised_by = getattr(record, "raised_by", None)
+    if raised_by in set(Side) and Side(raised_by) in writers:
+        return Side(raised_by)
+    return Side.CLIENT
+
+
+def person_refs(record: Record) -> set[str]:
+    """The people-register ids a record refers to (episodes' ``people``, hypotheses'
+    ``person_id``; any kind with those fields)."""
+    found = set(getattr(record, "people", None) or ())
+    person = getattr(record, "person_id", None)
+    if person:
+        found.add(person)
+    return found
+
+
+TextTree = dict[str, Any]  # field -> True (free text) or the tree of a part (dict or list items)
+
+
+def _sub_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _sub_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_text(name: str, annotation: Any, model: type[BaseModel]) -> bool:
+    """Plain ``str`` (or ``str | None``) fields are free text, except ids and vocabulary
+    terms (the parts that carry a ``custom`` own-word flag)."""
+    if typing.get_origin(annotation) in (typing.Union, UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not NoneType]
+        annotation = args[0] if len(args) == 1 else None
+    if annotation is not str:
+        return False
+    if name == "id" or name.endswith("_id"):
+        return False
+    return "custom" not in model.model_fields
+
+
+@cache
+def free_text_fields(model: type[BaseModel]) -> TextTree:
+    """The free-text fields of a record model and its parts, as a tree."""
+    tree: TextTree = {}
+    for name, info in model.model_fields.items():
+        if _is_text(name, info.annotation, model):
+            tree[name] = True
+            continue
+        part = _sub_model(info.annotation)
+        if part is not None:
+            inner = free_text_fields(part)
+            if inner:
+                tree[name] = inner
+    return tree
+
+
+def _apply_text(data: dict[str, Any], tree: TextTree, scrub: Callable[[str], str] | None) -> None:
+    for name, sub in tree.items():
+        if name not in data:
+            continue
+        if sub is True:
+            if scrub is None:
+                del data[name]
+            elif isinstance(data[name], str):
+                data[name] = scrub(data[name])
+            continue
+        value = data[name]
+        for part in value if isinstance(value, list) else [value]:
+            if isinstance(part, dict):
+                _apply_text(part, sub, scrub)
+
+
+def _names(wb: Workbook) -> list[tuple[str, str]]:
+    """Every name the client has used for someone (earlier aliases too) and each
+    co-counselling peer, with what to write instead: the research scrubber's register."""
+    from heron_research.records import CO_COUNSELLING_SESSION
+
+    names: list[tuple[str, str]] = []
+    for stored in wb.records(PERSON, include_deleted=True):
+        aliases = {str(getattr(stored.record, "alias", ""))}
+        if stored.revision > 1:
+            aliases |= {str(v.data.get("alias", "")) for v in wb.history(stored.id)}
+        relationship = str(getattr(stored.record, "relationship", "person"))
+        names.extend((alias, relationship) for alias in sorted(aliases) if alias)
+    for stored in wb.records(CO_COUNSELLING_SESSION, include_deleted=True):
+        names.append((str(getattr(stored.record, "peer_alias", "")), "peer"))
+    return names
+
+
+def fingerprint(entries: Iterable[Mapping[str, Any]]) -> str:
+    """SHA-256 over the sorted ``kind:id:revision`` lines of ``entries``."""
+    lines = sorted(f"{e['kind']}:{e['id']}:{e['revision']}" for e in entries)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _entry(stored: StoredRecord, side: Side, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": stored.kind,
+        "id": stored.id,
+        "side": side.value,
+        "sharing": stored.sharing.value,
+        "created_at": stamp(stored.created_at),
+        "updated_at": stamp(stored.updated_at),
+        "revision": stored.revision,
+        "data": data,
+    }
+
+
+def _consent(state: ConsentState) -> dict[str, Any]:
+    entry = state.entry
+    return {
+        "given": state.given,
+        "recorded_at": stamp(entry.recorded_at) if entry is not None else None,
+        "principles_version": entry.principles_version if entry is not None else None,
+        "principles_current": state.principles_current,
+        "training": state.training,
+        "practitioner_sharing": state.practitioner_sharing,
+        "research": state.research,
+        "statement": state.describe(),
+    }
+
+
+@dataclass(frozen=True)
+class BundleContents:
+    """A bundle before it is encrypted: the document, and what it holds and leaves out."""
+
+    document: dict[str, Any]
+    #: the records and people that go, by kind (for the preview's one-line descriptions)
+    entries: dict[str, list[Record]]
+    #: how many current entries of each kind stay behind (counts only)
+    withheld: dict[str, int]
+    consent: ConsentState
+    audience: Audience
+    free_text: FreeText
+    received: frozenset[str] = field(default=frozenset())
+
+    def to_bytes(self) -> bytes:
+        """The document as the compact, deterministic JSON that is encrypted."""
+        text = json.dumps(self.document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return (text + "\n").encode("utf-8")
+
+
+def build_bundle(
+    wb: Workbook,
+    audience: Audience | str,
+    *,
+    sequence: int,
+    free_text: FreeText | None = None,
+) -> BundleContents:
+    """What a bundle for ``audience`` holds now (read in one snapshot of the workbook)."""
+    audience = Audience(audience)
+    if audience not in AUDIENCES:
+        raise ValueError(f"bundles go to {' or '.join(AUDIENCES)}, not {audience}")
+    research = audience is Audience.RESEARCH
+    mode: FreeText = free_text or ("none" if research else "kept")
+    if research and mode == "kept":
+        raise ValueError("a research bundle's free text is 'none' or 'scrubbed'")
+    if not research and mode != "kept":
+        raise ValueError("free text is removed or scrubbed only in research bundles")
+    with wb.atomic(write=False):
+        return _build(wb, audience, sequence, mode)
+
+
+def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> BundleContents:
+    research = audience is Audience.RESEARCH
+    state = wb.consent()
+    received = frozenset(json.loads(wb.get_setting(RECEIVED_SETTING) or "{}"))
+    scrub: Callable[[str], str] | None = None
+    if mode == "scrubbed":
+        from heron_research.research.anonymise import Scrubber
+
+        scrub = Scrubber(_names(wb))  # type: ignore[assignment]
+    totals = wb.counts()
+    entries: dict[str, list[Record]] = {}
+    records: list[dict[str, Any]] = []
+    refs: set[str] = set()
+    for kind, cls in RECORD_TYPES.items():
+        if kind == PERSON or (research and cls.facts.research_table is None):
+            continue
+        found = wb.records(kind, audience=audience)
+        if not found:
+            continue
+        entries[kind] = [s.record for s in found]
+        tree = free_text_fields(cls) if research else {}
+        for stored in found:
+            data = stored.record.to_data()
+            if tree:
+                _apply_text(data, tree, scrub)
+            records.append(_entry(stored, writing_side(stored.record, received), data))
+            refs |= person_refs(stored.record)
+    people: list[dict[str, Any]] = []
+    relationships: dict[str, str] = {}
+    if research:
+        for stored in wb.records(PERSON):  # relationships only, whatever the person's sharing
+            if stored.id in refs:
+                relationships[stored.id] = str(getattr(stored.record, "relationship", "other"))
+    else:
+        shared_people = [s for s in wb.records(PERSON, audience=audience) if s.id in refs]
+        people = [
+            _entry(s, writing_side(s.record, received), s.record.to_data()) for s in shared_people
+        ]
+        if shared_people:
+            entries[PERSON] = [s.record for s in shared_people]
+    withheld = {kind: totals[kind] - len(entries.get(kind, ())) for kind in RECORD_TYPES}
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "provenance": {
+            "workbook_id": wb.id,
+            "audience": audience.value,
+            "sequence": sequence,
+            "created_at": stamp(wb.now()),
+            "principles_version": current_principles().version,
+            "package_version": __version__,
+            "free_text": mode,
+            "fingerprint": fingerprint([*records, *people]),
+        },
+        "consent": _consent(state),
+        "records": records,
+        "people": people,
+        "relationships": relationships,
+    }
+    return BundleContents(
+        document=document,
+        entries=entries,
+        withheld={k: n for k, n in withheld.items() if n},
+        consent=state,
+        audience=audience,
+        free_text=mode,
+        received=received,
+    )
+
+
+# --- encrypting and opening ----------------------------------------------------------------
+
+
+def encrypt_bundle(plaintext: bytes, recipients: Iterable[Recipient]) -> bytes:
+    """``plaintext`` age-encrypted to every recipient (binary age format)."""
+    import pyrage
+
+    found = list(recipients)
+    if not found:
+        raise ValueError("a bundle needs at least one recipient")
+    return pyrage.encrypt(plaintext, found)
+
+
+def decrypt_bundle(
+    data: bytes, identities: Iterable[Identity], *, source: str = "the bundle"
+) -> BundleDocument:
+    """Decrypt and check a bundle: the validated document, or one clear :class:`BundleError`.
+
+    Refused: a file that is not age-encrypted, or holds no bundle (:class:`NotABundleError`);
+    one none of ``identities`` opens (:class:`BundleKeyError`); one cut short or changed
+    (:class:`BundleDamagedError`); one from a newer format (:class:`NewerBundleError`); one
+    whose document does not match the format (:class:`BundleError`).
+    """
+    import pyrage
+
+    keys = list(identities)
+    if not data.lstrip().startswith(_AGE_HEADERS):
+        raise NotABundleError(
+            f"{source} is not a heron-research bundle (it is not an age-encrypted file)"
+        )
+    try:
+        plaintext = pyrage.decrypt(data, keys)
+    except pyrage.DecryptError as exc:
+        if "no matching keys" in str(exc).lower():
+            mine = ", ".join(str(k.to_public())[:16] + "..." for k in keys) or "none"
+            raise BundleKeyError(
+                f"{source} was not encrypted to your key ({mine}), or its header was damaged: "
+                "ask the sender to share it to your recipient. Nothing was changed."
+            ) from None
+        raise BundleDamagedError(
+            f"{source} is damaged: it was cut short or changed after it was written "
+            f"(age: {exc}). Ask for it again; nothing was changed."
+        ) from None
+    return parse_document(plaintext, source=source)
+
+
+def parse_document(plaintext: bytes, *, source: str = "the bundle") -> BundleDocument:
+    """Validate a decrypted bundle document (see :func:`decrypt_bundle` for the refusals)."""
+    try:
+        raw = json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise NotABundleError(
+            f"{source} is an age-encrypted file, but not a heron-research bundle"
+        ) from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise NotABundleError(f"{source} is an age-encrypted file, but not a heron-research bundle")
+    version = raw.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise NewerBundleError(None if source == "the bundle" else source, version, FORMAT_VERSION)
+    try:
+        doc = BundleDocument.model_validate(raw)
+    except ValidationError as exc:
+        lines = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'document'}: {err['msg']}"
+            for err in exc.errors(include_url=False)[:3]
+        ]
+        more = exc.error_count() - len(lines)
+        raise BundleError(
+            f"{source} does not match the bundle format: {'; '.join(lines)}"
+            + (f" (and {more} more problems)" if more > 0 else "")
+        ) from None
+    _check_entries(doc, source)
+    return doc
+
+
+def _check_entries(doc: BundleDocument, source: str) -> None:
+    """Each entry's own checks: its kind's writing side, its data (whole bundles), people."""
+    whole = doc.provenance.free_text == "kept"
+    seen: set[str] = set()
+    for where, entries in (("records", doc.records), ("people", doc.people)):
+        for entry in entries:
+            name = f"{source}: {entry.kind.replace('_', ' ')} {entry.id}"
+            if entry.id in seen:
+                raise BundleError(f"{name} is listed twice")
+            seen.add(entry.id)
+            if (where == "people") != (entry.kind == PERSON):
+                raise BundleError(f"{name} is in the wrong list ({where})")
+            cls = record_type(entry.kind)
+            if not cls.facts.written_by(entry.side):
+                raise BundleError(
+                    f"{name} says the {entry.side} wrote it; only the "
+                    f"{' or '.join(sorted(cls.facts.writers))} writes {cls.facts.plural}"
+                )
+            if whole:
+                try:
+                    record = validate_record(cls, entry.data)
+                except RecordValidationError as exc:
+                    raise BundleError(f"{name}: {exc}") from None
+                if record.id != entry.id or record.sharing is not entry.sharing:
+                    raise BundleError(f"{name} has a different id or sharing in its data")
+    if (
+        fingerprint(e.model_dump() for e in (*doc.records, *doc.people))
+        != doc.provenance.fingerprint
+    ):
+        raise BundleDamagedError(
+            f"{source}: its fingerprint does not match its entries; it was changed after it was "
+            "made. Ask for it again; nothing was changed."
+        )
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "--write-schema":
+        Path(argv[1]).write_text(
+            json.dumps(bundle_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        return 0
+    print("usage: python -m heron_research.exchange.bundle --write-schema PATH", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -1,0 +1,101 @@
+"""The ``keys`` and ``share`` commands (registered on the main ``heron-research`` group).
+
+Each parses its options and makes one library call; errors a user can cause are
+:class:`~heron_research.errors.HeronError` or click usage errors, which ``cli.main`` prints
+as one line with exit code 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["keys", "share"]
+
+_PATH = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.group()
+def keys() -> None:
+    """Age keys for share bundles: yours opens what is shared with you."""
+
+
+@keys.command(name="new")
+@click.option("--out", required=True, type=_PATH, help="The new key file (never overwritten).")
+def keys_new(out: Path) -> None:
+    """Make a new key in FILE (readable only by you) and print its public recipient."""
+    from heron_research.exchange.keys import new_identity
+
+    public = new_identity(out)
+    click.echo(public)
+    click.echo(
+        f"Your key is in {out} (only you can read it; keep a backup). Give the line above, your "
+        "public recipient, to whoever shares with you.",
+        err=True,
+    )
+
+
+@click.command()
+@click.argument("workbook", type=_PATH)
+@click.option(
+    "--to",
+    "audience",
+    required=True,
+    type=click.Choice(["practitioner", "research"]),
+    help="practitioner: what you share with them; research: entries shared for research.",
+)
+@click.option("--recipient", metavar="AGE1...", help="Their public key (remembered).")
+@click.option("--identity", type=_PATH, help="Your own key file (remembered).")
+@click.option("--out", type=_PATH, help="The bundle file to write.")
+@click.option("--dry-run", is_flag=True, help="Show what would go and what stays; write nothing.")
+@click.option(
+    "--free-text",
+    type=click.Choice(["none", "scrubbed"]),
+    help="Research bundles: leave free text out (none, the default) or scrub it here.",
+)
+@click.option("--force", is_flag=True, help="Replace the bundle file if it exists.")
+def share(
+    workbook: Path,
+    audience: str,
+    recipient: str | None,
+    identity: Path | None,
+    out: Path | None,
+    dry_run: bool,
+    free_text: str | None,
+    force: bool,
+) -> None:
+    """Write an encrypted bundle of what WORKBOOK shares with your practitioner or a study.
+
+    It holds the entries they may see under the consent in force (current versions only),
+    the people those entries name (if shared), the consent and where it comes from. It
+    opens with their key and with yours. --dry-run shows it all first.
+    """
+    from heron_research.exchange.share import preview_share
+    from heron_research.exchange.share import share as write_bundle
+    from heron_research.workbook import Workbook
+
+    if free_text is not None and audience != "research":
+        raise click.UsageError("--free-text applies to --to research only")
+    mode = free_text or ("none" if audience == "research" else None)
+    if dry_run:
+        with Workbook.open(workbook, readonly=True) as wb:
+            preview = preview_share(wb, audience, free_text=mode)  # type: ignore[arg-type]
+        for line in preview.lines():
+            click.echo(line)
+        click.echo("Nothing was written (--dry-run).")
+        return
+    if out is None:
+        raise click.UsageError("give --out FILE for the bundle (or --dry-run to look first)")
+    with Workbook.open(workbook) as wb:
+        result = write_bundle(
+            wb,
+            audience,
+            out,
+            recipient=recipient,
+            identity=identity,
+            free_text=mode,  # type: ignore[arg-type]
+            replace=force,
+        )
+    for line in result.lines():
+        click.echo(line)
