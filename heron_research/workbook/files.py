@@ -120,10 +120,12 @@ def write_private(
     then takes the name (:func:`put_in_place`; with ``replace=False`` an existing ``path``
     stays and :class:`FileExistsError` is raised), and the folder is flushed. So if the
     program fails or is killed part-way, ``path`` is the old file, whole, or the new one,
-    whole: never a partial file. Text is written as UTF-8.
+    whole: never a partial file. Text is written as UTF-8. What a killed writer left
+    beside ``path`` (its temporary file) is removed by the next write to ``path``.
     """
     path = Path(path)
     chunks = [data] if isinstance(data, bytes | str) else data
+    _sweep_writes(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
@@ -138,6 +140,26 @@ def write_private(
         temporary.unlink(missing_ok=True)  # after a link, or after a failure
     sync_folder(path.parent)
     return path
+
+
+def _sweep_writes(path: Path) -> None:
+    """Remove the temporary files of writers of ``path`` that are no longer running."""
+    pattern = glob.escape(str(path.with_name(f".{path.name}."))) + "*-*.tmp"
+    for name in glob.glob(pattern):
+        pid = Path(name).name[len(path.name) + 2 :].partition("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            with suppress(OSError):
+                os.unlink(name)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: running
+        return True
+    return True
 
 
 # --- a workbook's files ----------------------------------------------------------------------
