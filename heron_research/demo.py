@@ -35,7 +35,6 @@ import heapq
 import itertools
 import os
 import random
-import stat
 import textwrap
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -65,6 +64,7 @@ from heron_research.records import (
     Sharing,
 )
 from heron_research.vocab import emotions as emotion_vocabulary
+from heron_research.workbook.files import private_folder
 from heron_research.workbook.locks import open_elsewhere
 from heron_research.workbook.store import Workbook, remove_workbook_files, sync_folder
 
@@ -2200,13 +2200,12 @@ def generate_demo(
 
 def _private_folder(folder: Path) -> None:
     """Make ``folder`` (and parents) if needed; make it owner-only if it is ours."""
-    if folder.exists() and not folder.is_dir():
-        raise WorkbookError(f"{folder} is a file, not a folder; choose another --out", folder)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    info = folder.stat()
-    owner = getattr(os, "getuid", lambda: info.st_uid)()
-    if info.st_uid == owner and stat.S_IMODE(info.st_mode) != 0o700:
-        os.chmod(folder, 0o700)
+    try:
+        private_folder(folder, tighten=True)
+    except FileExistsError:  # a file is in the way
+        raise WorkbookError(
+            f"{folder} is a file, not a folder; choose another --out", folder
+        ) from None
 
 
 def _refuse_if_open(workbook: Path) -> None:

@@ -45,6 +45,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from heron_research.errors import LabError, WorkbookNotFoundError
+from heron_research.workbook.files import private_folder, write_private
 
 __all__ = [
     "DEFAULT_WORKBOOK",
@@ -230,15 +231,9 @@ def _parameterised(text: str, parameters: dict[str, Any]) -> str:
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Create ``path`` (never replacing a file) with mode 0600 and ``text``."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    """Create ``path`` (never replacing a file) with mode 0600 and ``text``, in one step."""
+    private_folder(path.parent)
+    write_private(path, text, replace=False)
 
 
 # --- 2. the server ----------------------------------------------------------------------------

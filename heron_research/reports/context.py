@@ -12,7 +12,6 @@ the report read: the same records in the same versions give the same fingerprint
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from heron_research.records.consent import ConsentState
-    from heron_research.workbook.store import Workbook
 
 __all__ = ["KINDS", "ReportContext", "kind_names", "kinds_in_scope", "load", "parse_day"]
 
@@ -201,7 +199,9 @@ def load(
                 if scope is ReportScope.PERIOD and (day := _first_day(record_kind, main)):
                     first_days.append(day)
                 if reader is not Audience.CLIENT:
-                    withheld[record_kind] = _withheld(wb, record_kind, group_since, end, reader)
+                    withheld[record_kind] = wb.withheld_count(  # in SQL: no content is read
+                        record_kind, reader, since=group_since, until=end, consent=consent
+                    )
     digest = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
     return ReportContext(
         workbook=Path(workbook),
@@ -218,10 +218,3 @@ def load(
         fingerprint=digest,
         first_day=min(first_days) if first_days else None,
     )
-
-
-def _withheld(wb: Workbook, kind: str, since: date | None, until: date, reader: Audience) -> int:
-    """How many of ``kind`` in the period ``reader`` may not see (a number, no content)."""
-    levels = wb.visible_levels(reader)
-    counts = Counter(s.sharing in levels for s in wb.records(kind, since=since, until=until))
-    return counts[False]

@@ -43,6 +43,7 @@ from heron_research.reports.html import REPORT_MIME
 from heron_research.reports.registry import COHORT, WORKBOOK, ReportKind, report_kind
 from heron_research.reports.warm import without_optional
 from heron_research.resources import notebook_file
+from heron_research.workbook.files import private_folder, write_private
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -84,30 +85,19 @@ def default_out(source: Path, kind: str, until: date, audience: str) -> Path:
 
 def _private_folder(folder: Path) -> None:
     """Make ``folder`` and missing parents owner-only; an existing folder is left as it is."""
-    if folder.exists():
-        if not folder.is_dir():
-            raise ReportError(f"{folder} is a file, not a folder; choose another --out")
-        return
     try:
-        folder.mkdir(parents=True, mode=0o700)
+        private_folder(folder)
+    except FileExistsError:  # a file is in the way
+        raise ReportError(f"{folder} is a file, not a folder; choose another --out") from None
     except OSError as exc:
         raise ReportError(f"cannot create {folder}: {exc.strerror}") from None
-    os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
 
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` owner-only (0600), replacing it in one step."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
+        write_private(path, data)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise ReportError(f"cannot write {path}: {exc.strerror}") from None
 
 

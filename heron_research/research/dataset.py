@@ -36,6 +36,7 @@ from heron_research._version import __version__
 from heron_research.errors import ResearchError
 from heron_research.principles import current_principles
 from heron_research.research.anonymise import FreeText, generalise, rare_terms
+from heron_research.research.arrow import arrow_schema, kept_columns
 from heron_research.research.errors import DatasetExistsError
 from heron_research.research.gate import EXCLUSION_REASONS
 from heron_research.research.sources import ERROR_REASONS
@@ -67,7 +68,6 @@ MANIFEST = "manifest.json"
 CODEBOOK = "datapackage.json"
 
 _TABLES = {t.name: t for t in TABLES}
-_ARROW_TYPES = {"string": "string", "integer": "int32", "number": "float64", "boolean": "bool_"}
 
 FREE_TEXT_NOTES: dict[str, str] = {
     "none": "Free text was left out: no free-text column is in the dataset.",
@@ -80,23 +80,6 @@ FREE_TEXT_NOTES: dict[str, str] = {
         "text carries a residual risk of re-identification and must be handled as such."
     ),
 }
-
-
-def _columns(spec: Table, free_text: FreeText) -> list[Column]:
-    return [c for c in spec.columns if free_text == "scrubbed" or c.role != "text"]
-
-
-@cache
-def arrow_schema(spec: Table, free_text: FreeText) -> pa.Schema:
-    """The Arrow schema of a table (free-text columns only when they are kept)."""
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            pa.field(c.name, getattr(pa, _ARROW_TYPES[c.kind])(), nullable=not c.required)
-            for c in _columns(spec, free_text)
-        ]
-    )
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -502,7 +485,7 @@ def codebook(
         schema: dict[str, Any] = {
             "fields": [
                 _field(c, extra_terms.get(f"{spec.name}.{c.name}", ()))
-                for c in _columns(spec, free_text)
+                for c in kept_columns(spec, free_text)
             ],
             "primaryKey": list(spec.primary_key),
         }

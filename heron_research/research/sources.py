@@ -5,25 +5,24 @@ An input is a workbook file (SQLite) or a portable JSON export. A folder stands 
 made earlier, skipped). A file named directly is read whatever its name, and recognised by
 its first bytes.
 
-A workbook is opened with ``Workbook.open(path, readonly=True)``; an export is validated by
-the importer (:func:`heron_research.workbook.portable.import_text`) into a temporary workbook
-that is deleted afterwards. Either way the input file is checked before and after it is
-read (with the workbook's ``-wal`` file, where committed entries may still wait) by its
-:func:`signature`: a file that changed in between is not used.
+A workbook is opened with ``Workbook.open(path, readonly=True)``; an export is validated
+straight to rows (:func:`heron_research.workbook.portable.read_export`, the checks an import
+makes) and read like a read-only workbook by
+:class:`~heron_research.workbook.rows.RowsReader`, with no SQLite file made. Either way the
+input file is checked before and after it is read (with the workbook's ``-wal`` file, where
+committed entries may still wait) by its :func:`signature`: a file that changed in between
+is not used.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from heron_research.errors import (
     BATCH_REASONS,
@@ -32,14 +31,18 @@ from heron_research.errors import (
     NotAWorkbookError,
     batch_reason,
 )
-from heron_research.records import Sharing, record_type
+from heron_research.records.consent import ConsentState
 from heron_research.research.errors import NoInputsError
+from heron_research.visibility import Audience
 from heron_research.workbook import Workbook
+from heron_research.workbook.rows import RowsReader
+from heron_research.workbook.stored import StoredRow
 
 __all__ = [
     "ERROR_REASONS",
     "SUFFIXES",
     "ChangedWhileReading",
+    "Source",
     "StoredRow",
     "classify_error",
     "content_digest",
@@ -153,12 +156,14 @@ def sniff(path: Path) -> Format:
     raise NotAWorkbookError(f"{path} is not a heron-research workbook or export", path)
 
 
-@contextmanager
-def open_source(path: Path, fmt: Format, as_of: datetime) -> Iterator[Workbook]:
-    """The input as a read-only workbook whose clock reads ``as_of``.
+#: What a batch reads an input through: the workbook itself, or an export's rows.
+Source = Workbook | RowsReader
 
-    An export is first validated by the importer into a temporary workbook (deleted on exit).
-    """
+
+@contextmanager
+def open_source(path: Path, fmt: Format, as_of: datetime) -> Iterator[Source]:
+    """The input, read-only, with a clock that reads ``as_of``: a workbook opened
+    read-only, or an export's rows validated as an import would (no file is written)."""
 
     def clock() -> datetime:
         return as_of
@@ -167,78 +172,36 @@ def open_source(path: Path, fmt: Format, as_of: datetime) -> Iterator[Workbook]:
         with Workbook.open(path, readonly=True, clock=clock) as wb:
             yield wb
         return
-    from heron_research.workbook.portable import import_text
+    from heron_research.workbook.portable import read_export
 
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ExportFormatError(f"{path} is not UTF-8 text") from None
-    with tempfile.TemporaryDirectory(prefix="heron-research-") as folder:
-        copy = Path(folder) / "import.heron"
-        import_text(text, copy, source=str(path)).close()
-        with Workbook.open(copy, readonly=True, clock=clock) as wb:
-            yield wb
-
-
-@dataclass(frozen=True)
-class StoredRow:
-    """A record as the workbook stores it: its JSON (validated when it was saved)."""
-
-    kind: str
-    id: str
-    revision: int
-    updated_at: str
-    data: dict[str, Any]
-
-    def validated(self) -> StoredRow:
-        """The same record validated again by its model (as ``Workbook.records`` does) and
-        written back as JSON: for JSON whose shape this version's models would not write."""
-        data = record_type(self.kind).model_validate(self.data).to_data()
-        return StoredRow(self.kind, self.id, self.revision, self.updated_at, data)
+    yield RowsReader(read_export(text, source=str(path)), clock=clock)
 
 
 def stored_rows(
-    wb: Workbook,
+    wb: Source,
     kinds: Iterable[str],
-    levels: Iterable[Sharing] | None,
+    audience: Audience | str,
     *,
+    consent: ConsentState | None = None,
     include_deleted: bool = False,
 ) -> list[StoredRow]:
-    """The current version of every record of ``kinds`` shared at one of ``levels``, in the
-    store's order (by kind, then as ``Workbook.records`` orders them).
+    """The current version of every record of ``kinds`` that ``audience`` may see under
+    ``consent`` (default: the consent in force at the source's clock), by kind and then in
+    the store's order: :meth:`Workbook.raw_rows`, so
+    :func:`heron_research.visibility.visible_levels` stays the one rule of who sees what.
+    The client's own view (``Audience.CLIENT``) is for the consent gate and the scrubber,
+    which need the consent ledger and the people register.
 
-    ``levels`` must come from :func:`heron_research.visibility.visible_levels`, the one rule
-    of who sees what; ``None`` (every level) is for the client's own view, which the
-    consent gate and the scrubber need for the consent ledger and the people register.
-
-    This is ``Workbook.records`` without validating each record again on the way out: the
-    store validated every record when it was saved (and the importer every exported one),
-    and re-validation is most of the cost of reading a workbook, which sets how fast a
-    batch runs. Extraction falls back to :meth:`StoredRow.validated` if stored JSON does
-    not have the expected shape. It reads through the store's own connection and error
-    handling, so a locked or damaged file raises the store's errors.
+    Records are not validated again on the way out (re-validation is most of the cost of
+    reading a workbook, which sets how fast a batch runs); extraction falls back to
+    :meth:`StoredRow.validated` if stored JSON does not have the expected shape. A locked
+    or damaged file raises the store's errors.
     """
-    kinds = list(kinds)
-    sql = [
-        "SELECT kind, id, revision, updated_at, data FROM records",
-        f"WHERE kind IN ({','.join('?' * len(kinds))})",
-    ]
-    args: list[str] = list(kinds)
-    if levels is not None:
-        values = sorted(Sharing(level).value for level in levels)
-        if not values:
-            return []
-        sql.append(f"AND sharing IN ({','.join('?' * len(values))})")
-        args.extend(values)
-    if not include_deleted:
-        sql.append("AND deleted_at IS NULL")
-    sql.append("ORDER BY kind, occurred_on, occurred_at, created_at, id")
-    with wb._errors():  # the store's mapping of SQLite errors (busy, damaged...)
-        rows = wb._db.execute(" ".join(sql), args).fetchall()
-    return [
-        StoredRow(kind, rid, revision, updated, json.loads(data))
-        for kind, rid, revision, updated, data in rows
-    ]
+    return wb.raw_rows(kinds, audience, consent=consent, include_deleted=include_deleted)
 
 
 def classify_error(exc: BaseException) -> str:

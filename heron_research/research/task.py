@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from heron_research.research import anonymise
 from heron_research.research.anonymise import FreeText, ParticipantData
+from heron_research.research.arrow import read_batch, to_batches
 from heron_research.research.gate import EXCLUSION_REASONS, consent_gate
 from heron_research.research.keys import Pseudonymiser
 from heron_research.research.sources import (
     ERROR_REASONS,
     ChangedWhileReading,
     Format,
+    Source,
     StoredRow,
     classify_error,
     content_digest,
@@ -40,11 +42,10 @@ from heron_research.research.tables import (
     Table,
     kinds_read,
 )
+from heron_research.visibility import Audience
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from heron_research.workbook import Workbook
 
 __all__ = [
     "SourceResult",
@@ -141,7 +142,7 @@ def _tables(by_kind: dict[str, list[StoredRow]], context: Context) -> dict[str, 
     }
 
 
-def _names(wb: Workbook, people: list[StoredRow]) -> list[tuple[str, str]]:
+def _names(wb: Source, people: list[StoredRow]) -> list[tuple[str, str]]:
     """Every name the client has used for someone (earlier aliases too) and co-counselling
     peers, each with what to write instead: for scrubbing free text."""
     names: list[tuple[str, str]] = []
@@ -151,12 +152,13 @@ def _names(wb: Workbook, people: list[StoredRow]) -> list[tuple[str, str]]:
             aliases |= {str(v.data.get("alias", "")) for v in wb.history(row.id)}
         relationship = str(row.data.get("relationship", "person"))
         names.extend((alias, relationship) for alias in sorted(aliases) if alias)
-    for row in stored_rows(wb, ["co_counselling_session"], None, include_deleted=True):
+    peers = stored_rows(wb, ["co_counselling_session"], Audience.CLIENT, include_deleted=True)
+    for row in peers:
         names.append((str(row.data.get("peer_alias", "")), "peer"))
     return names
 
 
-def extract(wb: Workbook, *, with_names: bool = False) -> tuple[ParticipantData | None, str]:
+def extract(wb: Source, *, with_names: bool = False) -> tuple[ParticipantData | None, str]:
     """The research-visible records of an open workbook as raw columns, or None and the
     exclusion code if the consent gate says no (or nothing is shared for research).
 
@@ -171,10 +173,10 @@ def extract(wb: Workbook, *, with_names: bool = False) -> tuple[ParticipantData 
     decision = consent_gate(ledger, wb.now())  # type: ignore[arg-type]
     if not decision.included:
         return None, decision.code
-    rows = stored_rows(wb, kinds_read(), decision.levels)
+    rows = stored_rows(wb, kinds_read(), Audience.RESEARCH, consent=decision.state)
     if not rows:
         return None, "nothing_shared"
-    people = stored_rows(wb, ["person"], None, include_deleted=True)
+    people = stored_rows(wb, ["person"], Audience.CLIENT, include_deleted=True)
     by_kind: dict[str, list[StoredRow]] = {}
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)
@@ -208,38 +210,6 @@ def anonymised(data: ParticipantData, settings: TaskSettings) -> ParticipantData
     for step in steps:
         data = step(data)
     return data
-
-
-def to_batches(data: ParticipantData, free_text: FreeText) -> dict[str, bytes]:
-    """The participant's non-empty tables, each as one serialised Arrow record batch.
-
-    Bytes travel from a worker to the writer without being rebuilt as Arrow objects on the
-    way, and the writer appends them to its partition files as they are."""
-    import pyarrow as pa
-
-    from heron_research.research.dataset import arrow_schema
-
-    batches: dict[str, bytes] = {}
-    for spec in TABLES:
-        columns = data.tables.get(spec.name)
-        if not columns or not data.rows(spec.name):
-            continue
-        schema = arrow_schema(spec, free_text)
-        batch = pa.RecordBatch.from_pydict(
-            {name: columns[name] for name in schema.names}, schema=schema
-        )
-        batches[spec.name] = batch.serialize().to_pybytes()
-    return batches
-
-
-def read_batch(message: bytes, table: str, free_text: FreeText) -> pa.RecordBatch:
-    """A record batch serialised by :func:`to_batches`."""
-    import pyarrow as pa
-
-    from heron_research.research.dataset import arrow_schema
-
-    spec = next(t for t in TABLES if t.name == table)
-    return pa.ipc.read_record_batch(pa.py_buffer(message), arrow_schema(spec, free_text))
 
 
 # --- the task --------------------------------------------------------------------------------

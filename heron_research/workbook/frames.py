@@ -29,7 +29,7 @@ from heron_research.records.base import Sharing
 if TYPE_CHECKING:
     import pandas as pd
 
-    from heron_research.workbook.store import StoredRecord
+    from heron_research.workbook.stored import StoredRecord
 
 __all__ = ["build_frame", "table_names"]
 

@@ -35,8 +35,10 @@ from heron_research._version import __version__
 from heron_research.errors import ExportFormatError
 from heron_research.records import RECORD_TYPES, Sharing
 from heron_research.records.base import _problem
+from heron_research.workbook.files import write_private
 from heron_research.workbook.schema import SCHEMA_VERSION
 from heron_research.workbook.store import Workbook
+from heron_research.workbook.stored import RecordRow, RevisionRow, WorkbookRows, when_columns
 
 __all__ = [
     "FORMAT",
@@ -45,6 +47,8 @@ __all__ = [
     "export_json",
     "export_schema",
     "import_json",
+    "import_text",
+    "read_export",
     "write_export",
 ]
 
@@ -119,40 +123,40 @@ def export_schema() -> dict[str, Any]:
 
 def export_data(wb: Workbook) -> dict[str, Any]:
     """The workbook as a JSON-ready dict in the export format."""
-    meta, records, revisions = wb._dump_rows()
+    rows = wb.export_rows()
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "exported_by": f"heron-research {__version__}",
         "workbook": {
-            "id": meta["workbook_id"],
-            "created_at": meta["created_at"],
-            "schema_version": wb.schema_version,
+            "id": rows.workbook_id,
+            "created_at": rows.created_at,
+            "schema_version": rows.schema_version,
         },
         "records": [
             {
-                "kind": kind,
-                "id": rid,
-                "sharing": sharing,
-                "created_at": created,
-                "updated_at": updated,
-                "deleted_at": deleted,
-                "revision": revision,
-                "data": json.loads(data),
+                "kind": r.kind,
+                "id": r.id,
+                "sharing": r.sharing,
+                "created_at": r.created_at,
+                "updated_at": r.updated_at,
+                "deleted_at": r.deleted_at,
+                "revision": r.revision,
+                "data": json.loads(r.data),
             }
-            for rid, kind, sharing, created, updated, deleted, revision, data in records
+            for r in rows.records
         ],
         "revisions": [
             {
-                "record_id": rid,
-                "revision": revision,
-                "kind": kind,
-                "sharing": sharing,
-                "saved_at": saved,
-                "deleted": bool(deleted),
-                "data": json.loads(data),
+                "record_id": v.record_id,
+                "revision": v.revision,
+                "kind": v.kind,
+                "sharing": v.sharing,
+                "saved_at": v.saved_at,
+                "deleted": bool(v.deleted),
+                "data": json.loads(v.data),
             }
-            for rid, revision, kind, sharing, saved, deleted, data in revisions
+            for v in rows.revisions
         ],
     }
 
@@ -163,14 +167,11 @@ def export_json(wb: Workbook) -> str:
 
 
 def write_export(wb: Workbook, path: str | os.PathLike[str]) -> Path:
-    """Write the export to ``path``, owner-only (it holds everything in the workbook)."""
-    path = Path(path)
-    text = export_json(wb)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(path, 0o600)
-    return path
+    """Write the export to ``path``, owner-only (it holds everything in the workbook).
+
+    An existing file at ``path`` is replaced in one step (:func:`write_private`): if the
+    export fails or is killed part-way, the old file is still there, whole."""
+    return write_private(path, export_json(wb))
 
 
 def _where(loc: tuple[Any, ...], raw: Any) -> str:
@@ -246,8 +247,14 @@ def import_json(source: str | os.PathLike[str], dest: str | os.PathLike[str]) ->
     return import_text(text, dest, source=str(source))
 
 
-def import_text(text: str, dest: str | os.PathLike[str], *, source: str = "the export") -> Workbook:
-    """Like :func:`import_json` for export text already in memory."""
+def read_export(text: str, *, source: str = "the export") -> WorkbookRows:
+    """Export text validated, straight to the workbook's rows (no SQLite file is made).
+
+    The whole document is checked against the format and every record against its model;
+    :class:`ExportFormatError` names what is wrong. The rows are what an import writes
+    (:meth:`Workbook.import_rows`), and :class:`~heron_research.workbook.rows.RowsReader`
+    reads them as a read-only workbook.
+    """
     doc = _parse(text, source)
     if doc.workbook.schema_version > SCHEMA_VERSION:
         raise ExportFormatError(
@@ -257,43 +264,52 @@ def import_text(text: str, dest: str | os.PathLike[str], *, source: str = "the e
     ids = [r.id for r in doc.records]
     if len(set(ids)) != len(ids):
         raise ExportFormatError(f"{source} lists a record id twice")
+    versions = [(v.record_id, v.revision) for v in doc.revisions]
+    if len(set(versions)) != len(versions):
+        raise ExportFormatError(f"{source} lists a revision of a record twice")
     for r in doc.records:
         if r.data.id != r.id or r.data.sharing != r.sharing:
             raise ExportFormatError(
                 f"{source}: record {r.id} has a different id or sharing in data"
             )
-    records = [
-        (
-            r.id,
-            r.kind,
-            r.sharing.value,
-            r.created_at,
-            r.updated_at,
-            r.deleted_at,
-            r.revision,
-            json.dumps(r.data.to_data(), ensure_ascii=False, sort_keys=True),
-        )
-        for r in doc.records
-    ]
-    revisions = [
-        (
-            v.record_id,
-            v.revision,
-            v.kind,
-            v.sharing.value,
-            v.saved_at,
-            int(v.deleted),
-            json.dumps(v.data, ensure_ascii=False, sort_keys=True),
-        )
-        for v in doc.revisions
-    ]
+    return WorkbookRows(
+        workbook_id=doc.workbook.id,
+        created_at=doc.workbook.created_at,
+        schema_version=doc.workbook.schema_version,
+        records=tuple(
+            RecordRow(
+                r.id,
+                r.kind,
+                r.sharing.value,
+                *when_columns(r.data),
+                r.created_at,
+                r.updated_at,
+                r.deleted_at,
+                r.revision,
+                json.dumps(r.data.to_data(), ensure_ascii=False, sort_keys=True),
+            )
+            for r in doc.records
+        ),
+        revisions=tuple(
+            RevisionRow(
+                v.record_id,
+                v.revision,
+                v.kind,
+                v.sharing.value,
+                v.saved_at,
+                int(v.deleted),
+                json.dumps(v.data, ensure_ascii=False, sort_keys=True),
+            )
+            for v in doc.revisions
+        ),
+    )
 
-    def fill(wb: Workbook) -> None:
-        wb._set_created_at(doc.workbook.created_at)
-        wb._load_rows(records, revisions)
 
+def import_text(text: str, dest: str | os.PathLike[str], *, source: str = "the export") -> Workbook:
+    """Like :func:`import_json` for export text already in memory."""
+    rows = read_export(text, source=source)
     # built whole under a temporary name: killed part-way, no half-imported workbook is left
-    return Workbook.create(dest, workbook_id=doc.workbook.id, fill=fill)
+    return Workbook.create(dest, workbook_id=rows.workbook_id, fill=lambda wb: wb.import_rows(rows))
 
 
 def _main(argv: list[str]) -> int:

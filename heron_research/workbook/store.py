@@ -17,8 +17,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,12 +38,47 @@ from heron_research.records import RECORD_TYPES, ConsentEntry, Record, record_ty
 from heron_research.records.base import Sharing, validate_record
 from heron_research.records.consent import ConsentState, consent_state
 from heron_research.visibility import Audience, visible_levels
+from heron_research.workbook.files import (
+    new_partial,
+    put_in_place,
+    remove_workbook_files,
+    sweep_partials,
+    sync_folder,
+)
 from heron_research.workbook.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from heron_research.workbook.stored import (
+    ROW_ORDER,
+    Health,
+    RecordRow,
+    Revision,
+    RevisionRow,
+    StoredRecord,
+    StoredRow,
+    WorkbookRows,
+    audience_levels,
+    parse_stamp,
+    stamp,
+    when_columns,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Health", "Revision", "StoredRecord", "Workbook"]
+__all__ = [
+    "Health",
+    "RecordRow",
+    "Revision",
+    "RevisionRow",
+    "StoredRecord",
+    "StoredRow",
+    "Workbook",
+    "WorkbookRows",
+    "parse_stamp",
+    "remove_workbook_files",
+    "stamp",
+    "sweep_partials",
+    "sync_folder",
+]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 15.0
@@ -54,80 +88,6 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def stamp(moment: datetime) -> str:
-    """A UTC timestamp in one fixed, sortable format."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_stamp(text: str) -> datetime:
-    """The inverse of :func:`stamp` (an aware UTC datetime)."""
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    """A record as stored: the validated record plus what the workbook keeps about it."""
-
-    record: Record
-    created_at: datetime
-    updated_at: datetime
-    revision: int
-    deleted_at: datetime | None = None
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    @property
-    def kind(self) -> str:
-        return self.record.kind
-
-    @property
-    def sharing(self) -> Sharing:
-        return self.record.sharing
-
-
-@dataclass(frozen=True)
-class Revision:
-    """One saved version of a record (``deleted`` marks a deletion or a restore)."""
-
-    record_id: str
-    revision: int
-    kind: str
-    sharing: str
-    saved_at: datetime
-    deleted: bool
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Health:
-    """What ``heron-research check`` reports."""
-
-    path: Path
-    workbook_id: str
-    schema_version: int
-    integrity: str  # "ok" or SQLite's first complaint
-    counts: dict[str, int]
-    deleted: int
-    revisions: int
-    file_mode: str
-
-    @property
-    def ok(self) -> bool:
-        return self.integrity == "ok"
-
-
-def _when_columns(record: Record) -> tuple[str | None, str | None]:
-    """(local calendar day, UTC timestamp) that place a record in time, if it has a date."""
-    when = record.when()
-    if when is None:
-        return None, None
-    if isinstance(when, datetime):
-        return when.date().isoformat(), stamp(when)
-    return when.isoformat(), None
 
 
 def _on_read_only_disk(path: Path) -> bool:
@@ -174,100 +134,6 @@ def _sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> WorkbookError:
             f"the disk reported an error writing {path}; this entry was not saved.", path
         )
     return WorkbookError(f"{path}: {exc}", path)
-
-
-def _lock_partial(fd: int) -> bool:
-    """Take the exclusive lock a creator holds on its partial file while it builds it.
-
-    An ``flock`` (not SQLite's own POSIX locks): the system drops it when the creator
-    exits or is killed, however that happens. False where there is no ``flock``.
-    """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no sweeping, the leftovers stay (they hold no entries)
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
-
-
-#: The files SQLite may keep beside a database (its journal in either mode).
-_SIDECARS = ("-journal", "-wal", "-shm")
-
-
-def remove_workbook_files(path: Path, *, sidecars_only: bool = False) -> list[Path]:
-    """Remove a database file and its journal, ``-wal`` and ``-shm``; the ones removed."""
-    removed = []
-    for suffix in _SIDECARS if sidecars_only else ("", *_SIDECARS):
-        with suppress(OSError):
-            Path(f"{path}{suffix}").unlink()
-            removed.append(Path(f"{path}{suffix}"))
-    return removed
-
-
-def sweep_partials(path: Path) -> list[Path]:
-    """Remove what killed :meth:`Workbook.create` calls left beside ``path``; the removed.
-
-    A ``.NAME.*.creating`` file is removed (with its journal, ``-wal`` and ``-shm``) only
-    when no live process holds its lock, so a create still running elsewhere is never
-    disturbed. Such a file holds no entries, or, if the kill came between linking it into
-    place and removing it, is a second name for the finished workbook: removing it loses
-    nothing. Journal or WAL files whose partial is already gone go too.
-    """
-    import glob
-
-    removed: list[Path] = []
-    pattern = glob.escape(str(path.with_name(f".{path.name}."))) + "*.creating*"
-    partials = set()
-    for name in glob.glob(pattern):  # the partials, and sidecars left without one
-        for suffix in _SIDECARS:
-            name = name.removesuffix(suffix)
-        if name.endswith(".creating"):
-            partials.add(Path(name))
-    for partial in sorted(partials):
-        if _same_file(partial, path):
-            # a second name of the finished workbook: removing a name is always safe, and
-            # it is never opened here (closing a descriptor of a database this process
-            # has open would drop SQLite's locks on it)
-            removed.extend(remove_workbook_files(partial))
-        elif not partial.exists():  # only its journal or WAL is left: nobody creates it
-            removed.extend(remove_workbook_files(partial, sidecars_only=True))
-        else:
-            removed.extend(_remove_if_abandoned(partial))
-    return removed
-
-
-def _remove_if_abandoned(partial: Path) -> list[Path]:
-    """Remove ``partial`` and its sidecars if no live creator holds its lock."""
-    try:
-        fd = os.open(partial, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return []
-    try:
-        if not _lock_partial(fd):
-            return []  # being created right now (or no flock here)
-        return remove_workbook_files(partial)  # while the lock is held
-    finally:
-        os.close(fd)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def sync_folder(folder: Path) -> None:
-    """Flush a folder's entries (a new or replaced file name) to disk, where that is possible."""
-    with suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class Workbook:
@@ -323,14 +189,12 @@ class Workbook:
             raise exists()
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.creating")
         try:
-            fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            partial, fd = new_partial(path)  # locked until the partial is gone (closed only
+            # after SQLite's connection is: closing another descriptor of an open database
+            # would drop SQLite's own locks)
         except OSError as exc:
             raise WorkbookError(f"cannot create {path}: {exc.strerror}", path) from None
-        # held until the partial is gone (closed only after SQLite's connection is, as
-        # closing another descriptor of an open database would drop SQLite's own locks)
-        _lock_partial(fd)
         try:
             db = cls._connect(partial, readonly=False)
             try:
@@ -348,13 +212,9 @@ class Workbook:
             finally:
                 db.close()  # the only connection: SQLite removes the -wal and -shm
             try:
-                os.link(partial, path)  # unlike a rename, never replaces a file at path
+                put_in_place(partial, path, replace=False)  # never replaces a file at path
             except FileExistsError:
                 raise exists() from None
-            except OSError:  # no hard links on this disk (FAT, exFAT): rename, having looked
-                if path.exists():
-                    raise exists() from None
-                os.rename(partial, path)
         except WorkbookError:
             raise
         except OSError as exc:
@@ -588,7 +448,7 @@ class Workbook:
         record = validate_record(type(record), record.model_dump(warnings=False))
         now = stamp(self._clock())
         data = json.dumps(record.to_data(), ensure_ascii=False, sort_keys=True)
-        day, at = _when_columns(record)
+        day, at = when_columns(record)
         row = self._db.execute(
             "SELECT kind, revision, created_at FROM records WHERE id = ?", (record.id,)
         ).fetchone()
@@ -744,10 +604,35 @@ class Workbook:
         Records without a date (people) are not filtered by period.
         """
         record_type(kind)
-        levels = self.visible_levels(audience)
-        if include_deleted and Audience(audience) is not Audience.CLIENT:
-            raise ValueError("only the client's view can include deleted records")
+        levels = audience_levels(audience, self.consent(), include_deleted=include_deleted)
         return self._query(kind, since, until, levels, include_deleted=include_deleted)
+
+    @staticmethod
+    def _where(
+        kinds: list[str],
+        since: date | None,
+        until: date | None,
+        include_deleted: bool,
+    ) -> tuple[list[str], list[Any]]:
+        """The ``WHERE`` conditions (and their arguments) for records of ``kinds`` in the
+        period; an undated record (a person) is in every period."""
+        sql = [f"kind IN ({','.join('?' * len(kinds))})"]
+        args: list[Any] = list(kinds)
+        if since is not None:
+            sql.append("(occurred_on IS NULL OR occurred_on >= ?)")
+            args.append(since.isoformat())
+        if until is not None:
+            sql.append("(occurred_on IS NULL OR occurred_on <= ?)")
+            args.append(until.isoformat())
+        if not include_deleted:
+            sql.append("deleted_at IS NULL")
+        return sql, args
+
+    @staticmethod
+    def _levels(levels: frozenset[Sharing], *, negate: bool = False) -> tuple[str, list[str]]:
+        """The condition that a record is shared at one of ``levels`` (or at none of them)."""
+        values = sorted(s.value for s in levels)
+        return f"sharing {'NOT IN' if negate else 'IN'} ({','.join('?' * len(values))})", values
 
     def _query(
         self,
@@ -758,25 +643,84 @@ class Workbook:
         *,
         include_deleted: bool,
     ) -> list[StoredRecord]:
-        sql = [f"SELECT {self._COLUMNS} FROM records WHERE kind = ?"]
-        args: list[Any] = [kind]
+        where, args = self._where([kind], since, until, include_deleted)
         if levels is not None:
             if not levels:
                 return []
-            sql.append(f"AND sharing IN ({','.join('?' * len(levels))})")
-            args.extend(sorted(s.value for s in levels))
-        if since is not None:
-            sql.append("AND (occurred_on IS NULL OR occurred_on >= ?)")
-            args.append(since.isoformat())
-        if until is not None:
-            sql.append("AND (occurred_on IS NULL OR occurred_on <= ?)")
-            args.append(until.isoformat())
-        if not include_deleted:
-            sql.append("AND deleted_at IS NULL")
-        sql.append("ORDER BY occurred_on, occurred_at, created_at, id")
+            condition, values = self._levels(levels)
+            where.append(condition)
+            args.extend(values)
+        sql = f"SELECT {self._COLUMNS} FROM records WHERE {' AND '.join(where)} ORDER BY "
         with self._errors():
-            rows = self._db.execute(" ".join(sql), args).fetchall()
+            rows = self._db.execute(sql + ", ".join(ROW_ORDER), args).fetchall()
         return [self._stored(r) for r in rows]
+
+    def raw_rows(
+        self,
+        kinds: Iterable[str],
+        audience: Audience | str,
+        *,
+        consent: ConsentState | None = None,
+        include_deleted: bool = False,
+    ) -> list[StoredRow]:
+        """The current version of every record of ``kinds`` that ``audience`` may see, as
+        stored: parsed JSON, not validated again. By kind, then in the order of
+        :meth:`records`.
+
+        Who sees what is decided as everywhere, by
+        :func:`heron_research.visibility.visible_levels` under ``consent`` (default: the
+        consent in force now, :meth:`consent`). Validating each record again is most of
+        the cost of reading a workbook; the store validated every record when it was saved
+        (and an import every exported one). :meth:`StoredRow.validated` validates one
+        whose JSON does not have the shape this version writes.
+        """
+        kinds = list(kinds)
+        for kind in kinds:
+            record_type(kind)
+        levels = audience_levels(
+            audience,
+            consent if consent is not None else self.consent(),
+            include_deleted=include_deleted,
+        )
+        if not levels or not kinds:
+            return []
+        where, args = self._where(kinds, None, None, include_deleted)
+        condition, values = self._levels(levels)
+        sql = (
+            f"SELECT kind, id, revision, updated_at, data FROM records"
+            f" WHERE {' AND '.join([*where, condition])} ORDER BY kind, {', '.join(ROW_ORDER)}"
+        )
+        with self._errors():
+            rows = self._db.execute(sql, [*args, *values]).fetchall()
+        return [
+            StoredRow(kind, rid, revision, updated, json.loads(data))
+            for kind, rid, revision, updated, data in rows
+        ]
+
+    def withheld_count(
+        self,
+        kind: str,
+        audience: Audience | str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        consent: ConsentState | None = None,
+    ) -> int:
+        """How many current records of ``kind`` in the period ``audience`` may not see under
+        ``consent`` (default: the consent in force now): counted in SQL, so no entry's
+        content is read. The complement of :meth:`records` for that audience."""
+        record_type(kind)
+        levels = visible_levels(audience, consent if consent is not None else self.consent())
+        where, args = self._where([kind], since, until, include_deleted=False)
+        if levels:
+            condition, values = self._levels(levels, negate=True)
+            where.append(condition)
+            args.extend(values)
+        with self._errors():
+            row = self._db.execute(
+                f"SELECT count(*) FROM records WHERE {' AND '.join(where)}", args
+            ).fetchone()
+        return int(row[0])
 
     def frame(
         self,
@@ -847,46 +791,66 @@ class Workbook:
             file_mode=oct(self.path.stat().st_mode & 0o777),
         )
 
-    # --- raw rows for export/import (same package) ----------------------------------------
+    # --- a whole workbook as rows: export and import -----------------------------------
 
-    def _dump_rows(self) -> tuple[dict[str, str], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    def export_rows(self) -> WorkbookRows:
+        """Every record (deleted ones too) and every revision, as stored, from one read:
+        what the portable export holds."""
         with self.atomic(write=False), self._errors():
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             records = self._db.execute(
-                "SELECT id, kind, sharing, created_at, updated_at, deleted_at, revision, data"
-                " FROM records ORDER BY kind, created_at, id"
+                f"SELECT {', '.join(RecordRow._fields)} FROM records ORDER BY kind, created_at, id"
             ).fetchall()
             revisions = self._db.execute(
-                "SELECT record_id, revision, kind, sharing, saved_at, deleted, data"
-                " FROM revisions ORDER BY record_id, revision"
+                f"SELECT {', '.join(RevisionRow._fields)} FROM revisions"
+                " ORDER BY record_id, revision"
             ).fetchall()
-        return meta, records, revisions
+            version = self._pragma("user_version")
+        return WorkbookRows(
+            workbook_id=meta["workbook_id"],
+            created_at=meta["created_at"],
+            schema_version=version,
+            records=tuple(RecordRow(*r) for r in records),
+            revisions=tuple(RevisionRow(*r) for r in revisions),
+        )
 
-    def _set_created_at(self, value: str) -> None:
-        with self.atomic():
-            self._db.execute("UPDATE meta SET value = ? WHERE key = 'created_at'", (value,))
+    def import_rows(self, rows: WorkbookRows) -> None:
+        """Fill this new, empty workbook with ``rows`` (an import): its id and creation
+        time, every record and every revision, in one transaction.
 
-    def _load_rows(
-        self,
-        records: list[tuple[Any, ...]],
-        revisions: list[tuple[Any, ...]],
-    ) -> None:
+        Each record is validated by its model again and placed in time from its own data
+        (the rows' ``occurred_on`` and ``occurred_at`` are not trusted). A workbook that
+        holds records already is refused.
+        """
         with self.atomic():
             if self._db.execute("SELECT count(*) FROM records").fetchone()[0]:
                 raise WorkbookError(f"{self.path} is not empty; import into a new workbook")
-            for rid, kind, sharing, created, updated, deleted, revision, data in records:
-                record = record_type(kind).model_validate_json(data)
-                day, at = _when_columns(record)
+            self._db.executemany(
+                "UPDATE meta SET value = ? WHERE key = ?",
+                [(rows.workbook_id, "workbook_id"), (rows.created_at, "created_at")],
+            )
+            for r in rows.records:
+                day, at = when_columns(record_type(r.kind).model_validate_json(r.data))
                 self._db.execute(
                     "INSERT INTO records (id, kind, sharing, occurred_on, occurred_at,"
                     " created_at, updated_at, deleted_at, revision, data)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (rid, kind, sharing, day, at, created, updated, deleted, revision, data),
+                    (
+                        r.id,
+                        r.kind,
+                        r.sharing,
+                        day,
+                        at,
+                        r.created_at,
+                        r.updated_at,
+                        r.deleted_at,
+                        r.revision,
+                        r.data,
+                    ),
                 )
             self._db.executemany(
-                "INSERT INTO revisions (record_id, revision, kind, sharing, saved_at, deleted,"
-                " data) VALUES (?,?,?,?,?,?,?)",
-                revisions,
+                f"INSERT INTO revisions ({', '.join(RevisionRow._fields)}) VALUES (?,?,?,?,?,?,?)",
+                rows.revisions,
             )
 
     # --- settings: small values the workbook remembers (issue 12) --------------------------

@@ -1,0 +1,185 @@
+"""What the store hands out and takes in: stored records, revisions, health and raw rows.
+
+These are plain values with no connection to a file, so the modules that build on them
+(frames, the portable export, the research batch) need not import the store itself.
+Everything here is also importable from :mod:`heron_research.workbook.store`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from heron_research.records import Record, record_type
+from heron_research.records.base import Sharing
+from heron_research.records.consent import ConsentState
+from heron_research.visibility import Audience, visible_levels
+
+__all__ = [
+    "ROW_ORDER",
+    "Health",
+    "RecordRow",
+    "Revision",
+    "RevisionRow",
+    "StoredRecord",
+    "StoredRow",
+    "WorkbookRows",
+    "audience_levels",
+    "parse_stamp",
+    "stamp",
+    "when_columns",
+]
+
+
+def stamp(moment: datetime) -> str:
+    """A UTC timestamp in one fixed, sortable format."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_stamp(text: str) -> datetime:
+    """The inverse of :func:`stamp` (an aware UTC datetime)."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def when_columns(record: Record) -> tuple[str | None, str | None]:
+    """(local calendar day, UTC timestamp) that place a record in time, if it has a date:
+    the store's ``occurred_on`` and ``occurred_at`` columns."""
+    when = record.when()
+    if when is None:
+        return None, None
+    if isinstance(when, datetime):
+        return when.date().isoformat(), stamp(when)
+    return when.isoformat(), None
+
+
+#: The order records of one kind are read in, everywhere: by day and time (undated first),
+#: then in the order they were made. Columns of the ``records`` table and fields of
+#: :class:`RecordRow` alike; a missing value sorts first, as in SQLite.
+ROW_ORDER = ("occurred_on", "occurred_at", "created_at", "id")
+
+
+def audience_levels(
+    audience: Audience | str, consent: ConsentState, *, include_deleted: bool = False
+) -> frozenset[Sharing]:
+    """The sharing levels a read for ``audience`` returns under ``consent``: what
+    :func:`heron_research.visibility.visible_levels` allows. Deleted records are the
+    client's alone (:class:`ValueError` if another audience asks for them)."""
+    if include_deleted and Audience(audience) is not Audience.CLIENT:
+        raise ValueError("only the client's view can include deleted records")
+    return visible_levels(audience, consent)
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as stored: the validated record plus what the workbook keeps about it."""
+
+    record: Record
+    created_at: datetime
+    updated_at: datetime
+    revision: int
+    deleted_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def kind(self) -> str:
+        return self.record.kind
+
+    @property
+    def sharing(self) -> Sharing:
+        return self.record.sharing
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One saved version of a record (``deleted`` marks a deletion or a restore)."""
+
+    record_id: str
+    revision: int
+    kind: str
+    sharing: str
+    saved_at: datetime
+    deleted: bool
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Health:
+    """What ``heron-research check`` reports."""
+
+    path: Path
+    workbook_id: str
+    schema_version: int
+    integrity: str  # "ok" or SQLite's first complaint
+    counts: dict[str, int]
+    deleted: int
+    revisions: int
+    file_mode: str
+
+    @property
+    def ok(self) -> bool:
+        return self.integrity == "ok"
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """A record as the workbook stores it: its JSON (validated when it was saved), parsed
+    but not validated again (what :meth:`Workbook.raw_rows` returns)."""
+
+    kind: str
+    id: str
+    revision: int
+    updated_at: str
+    data: dict[str, Any]
+
+    def validated(self) -> StoredRow:
+        """The same record validated again by its model (as ``Workbook.records`` does) and
+        written back as JSON: for JSON whose shape this version's models would not write."""
+        data = record_type(self.kind).model_validate(self.data).to_data()
+        return StoredRow(self.kind, self.id, self.revision, self.updated_at, data)
+
+
+class RecordRow(NamedTuple):
+    """One row of the ``records`` table: the current version of a record, as text."""
+
+    id: str
+    kind: str
+    sharing: str
+    occurred_on: str | None
+    occurred_at: str | None
+    created_at: str
+    updated_at: str
+    deleted_at: str | None
+    revision: int
+    data: str  # the record as JSON, keys sorted
+
+
+class RevisionRow(NamedTuple):
+    """One row of the ``revisions`` table: a saved version of a record."""
+
+    record_id: str
+    revision: int
+    kind: str
+    sharing: str
+    saved_at: str
+    deleted: int  # 1 for a deletion, 0 for a save or a restore
+    data: str
+
+
+@dataclass(frozen=True)
+class WorkbookRows:
+    """A whole workbook as rows: what :meth:`Workbook.export_rows` reads and
+    :meth:`Workbook.import_rows` writes (the portable export is these rows as JSON).
+
+    ``records`` are in export order (kind, created_at, id); ``revisions`` by record id and
+    revision."""
+
+    workbook_id: str
+    created_at: str
+    schema_version: int
+    records: tuple[RecordRow, ...]
+    revisions: tuple[RevisionRow, ...]
