@@ -38,6 +38,7 @@ from heron_research.demo.story import (
 )
 from heron_research.records import Sharing
 from heron_research.resources import data_file
+from heron_research.vocab import emotions, techniques
 
 __all__ = ["demo_story", "read_story"]
 
@@ -318,7 +319,40 @@ def _check(story: Story) -> None:
         }
         if kind not in item_types
     ]
+    problems += _check_words(story)
     missing = {"continue", "dissent", "final"} - set(story.reviews.outcomes)
     problems += [f"reviews.toml: no [outcome.{name}]" for name in sorted(missing)]
     if problems:
         raise _StoryError("demo story: " + "; ".join(problems))
+
+
+def _check_words(story: Story) -> list[str]:
+    """Emotions and techniques are the vocabulary's, except the client's own words."""
+    vocabulary, known = emotions(), techniques()
+    families = {e.family for e in vocabulary.values()}
+    problems = [
+        f"scenes.csv: {s.text!r} has {term!r}, not in the emotion vocabulary"
+        for s in story.scenes
+        for term, _ in s.emotions
+        if term not in vocabulary
+    ]
+    problems += [
+        f"hypotheses.toml {h.key!r}: target {t!r} is not in the emotion vocabulary"
+        for h in story.hypotheses
+        for t in h.targets
+        if t not in vocabulary
+    ]
+    problems += [
+        f"episodes.toml: custom word {w!r} is in the vocabulary (so it is not the client's own)"
+        for w in story.episodes.custom_words
+        if w in vocabulary
+    ]
+    for name, technique in story.episodes.techniques.items():
+        if name not in known:
+            problems.append(f"episodes.toml: technique {name!r} is not in the vocabulary")
+        problems += [
+            f"episodes.toml: technique {name!r} suits unknown emotion family {f!r}"
+            for f in technique.suits
+            if f not in families
+        ]
+    return problems
