@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from importlib.resources import as_file
 from pathlib import Path
 from statistics import mean, median
 
@@ -21,6 +23,7 @@ from click.testing import CliRunner
 
 from heron_research.cli import cli
 from heron_research.demo import (
+    BEATS,
     CUSTOM_WORDS,
     DEMO_FILE,
     TIME_ZONE,
@@ -29,9 +32,11 @@ from heron_research.demo import (
     generate_demo,
     write_demo,
 )
+from heron_research.demo.load import demo_story, read_story
 from heron_research.errors import WorkbookError, WorkbookExistsError
 from heron_research.principles import current_principles
 from heron_research.records import RECORD_TYPES, Sharing, scoring
+from heron_research.resources import data_file
 from heron_research.vocab import lookup_emotion, lookup_technique
 from heron_research.workbook import Workbook
 from heron_research.workbook.portable import export_json, import_text
@@ -112,6 +117,26 @@ def test_another_seed_gives_another_workbook(tmp_path: Path, quarter: Demo) -> N
     other = _make(tmp_path / "other.heron", years=0.25, seed=8)
     assert other.export != quarter.export
     assert other.summary.workbook_id != quarter.summary.workbook_id
+
+
+#: SHA-256 of ``heron-research export`` of the default demo (one year) of each seed, made
+#: by the code before the demo became data plus a package (``heron-research demo --out D
+#: --seed N``, then ``heron-research export D/demo.heron --out F --force``). The export names
+#: the package version (``exported_by``): a version bump needs digests made afresh, from
+#: code whose demo is known to be unchanged.
+REFERENCE_EXPORTS = {
+    7: "5fbc5e2e92067ff81b1e6e77bf8e3885572c0870c43028eb50873f5f94695d03",
+    11: "c058cb94fb8054aca8726e78b6c647bd808689f73035f48b5f0fa5afbf737c91",
+}
+
+
+@pytest.mark.parametrize("seed", sorted(REFERENCE_EXPORTS))
+def test_the_demo_exports_the_same_bytes_as_the_reference(tmp_path: Path, seed: int) -> None:
+    made = write_demo(tmp_path / "demo", seed=seed)
+    out = tmp_path / f"seed{seed}.json"
+    result = CliRunner().invoke(cli, ["export", str(made.path), "--out", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == REFERENCE_EXPORTS[seed]
 
 
 def test_ids_look_like_new_ids_and_times_are_simulated(year: Demo, wb: Workbook) -> None:
@@ -393,6 +418,59 @@ def test_export_of_the_demo_imports_back_to_the_same_bytes(tmp_path: Path, year:
     with import_text(year.export, tmp_path / "copy.heron") as copy:
         assert export_json(copy) == year.export
         assert copy.check().ok
+
+
+# --- the story as data, and its beats ---------------------------------------------------
+
+
+def test_every_record_kind_has_a_demo_beat_and_each_beat_writes_what_it_declares() -> None:
+    assert set(BEATS) == set(RECORD_TYPES)
+    story = DemoStory()
+    for _ in story.writes():
+        pass
+    declared = {(name, kind) for kind, names in BEATS.items() for name in names}
+    assert story.written == declared
+
+
+def test_the_shipped_story_is_read_from_the_data_folder() -> None:
+    story = demo_story()
+    assert story.episodes.custom_words == CUSTOM_WORDS
+    assert {p.alias for p in story.people} >= {"Sam", "J.", "Mum", "Alex"}
+    assert story.scenes_by_context.keys() == story.context.keys()
+    assert all(story.scenes_by_context.values())
+    assert {c.hypothesis for c in story.cycles} - {None} <= {h.key for h in story.hypotheses}
+    assert read_story(data_file("demo")) == story
+
+
+def _broken_story(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    with as_file(data_file("demo")) as shipped:
+        folder = Path(shutil.copytree(shipped, tmp_path / "demo"))
+    text = (folder / name).read_text(encoding="utf-8")
+    assert old in text
+    (folder / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "message"),
+    [
+        ("scenes.csv", "Sam; Priya; Tom", "Sam; Priya; Thom", "names 'Thom', who is not in"),
+        ("scenes.csv", "anger 3; humiliation 2", "anger 3; humilation 2", "'humilation', not in"),
+        ("scenes.csv", ",1,sam_public,", ",high,sam_public,", "scenes.csv row #1: could not"),
+        ("cycles.toml", 'hypothesis = "sam"', 'hypothesis = "samm"', "no hypothesis 'samm'"),
+        ("hypotheses.toml", "prior = 40\n", "", "hypotheses.toml hypothesis #1: missing 'prior'"),
+        ("contexts.toml", "[3, 3, 3, 3, 2.5, 0, 0]", "[3, 3, 3]", "needs seven weights"),
+        ("people.toml", 'alias = "Sam"', 'alias = "Samantha"', "the edit is to 'Samantha'"),
+        ("reviews.toml", "[outcome.final]", "[outcome.last]", "no [outcome.final]"),
+    ],
+)
+def test_a_mistake_in_the_story_names_the_file_and_the_entry(
+    tmp_path: Path, name: str, old: str, new: str, message: str
+) -> None:
+    folder = _broken_story(tmp_path, name, old, new)
+    with pytest.raises(ValueError, match=r"^demo story") as raised:
+        read_story(folder)
+    assert message in str(raised.value)
 
 
 # --- other sizes and the pure generator -------------------------------------------------

@@ -1,0 +1,171 @@
+"""Peer reviews: monthly, on the last Thursday, with the agenda raised since the last one.
+
+The client's ratings and views on continuing, the practitioner's responses to each agenda
+item (most resolved, the rest followed up at the next review), and the decision that
+comes out of it. One review near the middle has dissent; the last ends the programme.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from heron_research.demo.beats import beat
+from heron_research.demo.clock import THU, TIME_ZONE, first_of_next_month, local
+from heron_research.demo.episodes import clamp
+from heron_research.demo.stage import Stage
+from heron_research.records import AgendaItem, FocusDecision, PeerReview
+
+__all__ = ["hold_review", "plan_reviews", "raise_item", "raise_practitioner_item"]
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    id: str
+    held_on: date
+    period_start: date
+    next_review_on: date | None
+    outcome: str  # continue, dissent or final (an entry of reviews.toml [outcome])
+
+    @property
+    def final(self) -> bool:
+        return self.outcome == "final"
+
+
+def review_days(stage: Stage) -> list[date]:
+    """The last Thursday of each month, two weeks clear of either end, and the last day."""
+    calendar = stage.calendar
+    days: list[date] = []
+    month = date(calendar.start.year, calendar.start.month, 1)
+    while month <= calendar.programme_end:
+        following = first_of_next_month(month)
+        last_thursday = following - timedelta(days=(following.weekday() - THU) % 7 or 7)
+        if last_thursday >= calendar.start + timedelta(
+            days=14
+        ) and last_thursday <= calendar.programme_end - timedelta(days=14):
+            days.append(last_thursday)
+        month = following
+    days.append(calendar.programme_end)
+    return days
+
+
+def plan_reviews(stage: Stage) -> None:
+    """Schedule the reviews, and the agenda items raised in the weeks before each."""
+    rng = stage.rng
+    days = review_days(stage)
+    dissent = None
+    if len(days) >= 3:
+        dissent = min(days[1:-1], key=lambda d: abs(stage.calendar.progress(d) - 0.45))
+    previous = stage.calendar.start
+    for i, day in enumerate(days):
+        window = (day - previous).days
+        for _ in range(rng.randint(2, 3)):
+            raised = previous + timedelta(days=rng.randint(1, max(1, window - 1)))
+            stage.at(stage.time(raised, 19, 22), raise_item)
+        if rng.random() < 0.4:
+            raised = previous + timedelta(days=rng.randint(1, max(1, window - 1)))
+            stage.at(stage.time(raised, 17, 18), raise_practitioner_item)
+        final = i == len(days) - 1
+        review = ReviewPlan(
+            id=stage.new_id(),
+            held_on=day,
+            period_start=previous,
+            next_review_on=days[i + 1] if i + 1 < len(days) else None,
+            outcome="dissent" if day == dissent else "final" if final else "continue",
+        )
+        stage.at(local(day, 19 * 60 + 30), hold_review, review)
+        previous = day + timedelta(days=1)
+
+
+@beat(AgendaItem)
+def raise_item(stage: Stage, at: datetime) -> None:
+    """The client puts an item on the next review's agenda."""
+    rng, agenda = stage.rng, stage.story.reviews.client_agenda
+    item_type = rng.choices(tuple(agenda), tuple(weight for weight, _ in agenda.values()))[0]
+    item = AgendaItem(
+        id=stage.new_id(),
+        raised_on=at.astimezone(TIME_ZONE).date(),
+        raised_by="client",
+        item_type=item_type,
+        text=rng.choice(agenda[item_type][1]),
+    )
+    stage.agenda.append(item)
+    stage.save(at, item)
+
+
+@beat(AgendaItem)
+def raise_practitioner_item(stage: Stage, at: datetime) -> None:
+    """The practitioner puts an item of their own on the agenda."""
+    item_type, text = stage.rng.choice(stage.story.reviews.practitioner_agenda)
+    item = AgendaItem(
+        id=stage.new_id(),
+        raised_on=at.astimezone(TIME_ZONE).date(),
+        raised_by="practitioner",
+        item_type=item_type,
+        text=text,
+    )
+    stage.agenda.append(item)
+    stage.save(at, item)
+
+
+@beat(PeerReview, AgendaItem, FocusDecision)
+def hold_review(stage: Stage, at: datetime, plan: ReviewPlan) -> None:
+    """The review: ratings and views, responses to the agenda, the decision."""
+    rng, words = stage.rng, stage.story.reviews
+    q = min(stage.calendar.progress(plan.held_on), 1.0)
+
+    def rate(base: float, gain: float) -> int:
+        return clamp(base + gain * q + rng.gauss(0, 0.7), 0, 10)
+
+    ratings = {
+        "focus": rate(6.0, 2.5),
+        "method": rate(5.5, 3.0),
+        "relationship": rate(6.5, 2.0),
+        "my_say": rate(3.0, 6.0),
+        "overall": rate(5.5, 3.0),
+    }
+    outcome = words.outcomes[plan.outcome]
+    review = PeerReview(
+        id=plan.id,
+        sharing=stage.for_research(at),
+        held_on=plan.held_on,
+        period_start=plan.period_start,
+        period_end=plan.held_on,
+        ratings=ratings,
+        client_view=outcome.client_view,
+        practitioner_view=outcome.practitioner_view,
+        agreed_outcome=outcome.agreed,
+        reason=outcome.reason,
+        dissent=outcome.dissent,
+        next_review_on=plan.next_review_on,
+    )
+    stage.save(at, review)
+    # the agenda raised since the last review: responses, most resolved
+    carried: list[AgendaItem] = []
+    for i, item in enumerate(stage.agenda):
+        resolved = plan.final or rng.random() < 0.8
+        response = rng.choice(words.responses[item.item_type])
+        review_id = plan.id
+        if item.review_id is not None:  # carried over: it stays with its first review
+            response = f"{item.response} Followed up at the next review: {response}"
+            resolved, review_id = True, item.review_id
+        updated = item.model_copy(
+            update={"review_id": review_id, "response": response, "resolved": resolved}
+        )
+        stage.save(at + timedelta(minutes=1 + i), updated)
+        if not resolved:
+            carried.append(updated)
+    stage.agenda = carried
+    decision = outcome.decision
+    stage.save(
+        at + timedelta(minutes=30),
+        FocusDecision(
+            id=stage.new_id(),
+            sharing=stage.for_research(at),
+            decided_on=plan.held_on,
+            topic=decision.topic,
+            decision=decision.decision,
+            proposed_by=decision.proposed_by,
+            decided_by=decision.decided_by,
+        ),
+    )
