@@ -17,9 +17,37 @@ import pytest
 
 from heron_research.forms import FormContext, kinds, practitioner_app, workbook_app
 from heron_research.forms.core import RecordForm
-from heron_research.forms.fields import ListField
+from heron_research.forms.fields import (
+    ChoiceField,
+    DateField,
+    DateTimeField,
+    FlagField,
+    GroupField,
+    ListField,
+    NumberField,
+    ScaleField,
+    TextField,
+    choice_words,
+    field_for,
+)
+from heron_research.forms.registry import FORMS, FormRegistry
 from heron_research.principles import current_principles
-from heron_research.records import ConsentEntry, EmotionEpisode, Person
+from heron_research.records import (
+    AGENDA_ITEM,
+    CONSENT,
+    EMOTION_EPISODE,
+    PEER_REVIEW,
+    PERSON,
+    CoCounsellingSession,
+    ConsentEntry,
+    EmotionEpisode,
+    EmotionRating,
+    PeerReview,
+    Person,
+    ProjectionHypothesis,
+    Side,
+    allowed_values,
+)
 from heron_research.records.scoring import SAFETY_NOTE
 from heron_research.workbook import Workbook
 
@@ -591,3 +619,168 @@ def test_problem_in_the_details_section_opens_it(app, wb: Workbook) -> None:
     assert "too long" in form.field("notes").error.value
     assert form.details.selected_index == 0
     assert len(form.field("notes").widget.value) == 20_001
+
+
+# --- forms registered for their kind, apps built from the registry ----------------------------
+
+APPS = {Side.CLIENT: workbook_app, Side.PRACTITIONER: practitioner_app}
+
+
+@pytest.mark.parametrize("side", list(Side))
+def test_each_app_is_built_from_the_registered_forms(wb: Workbook, side: Side) -> None:
+    app = APPS[side](wb)
+    tabs = FORMS.tabs(side)
+    assert list(app.tabs.titles) == [title for title, _ in tabs] + ["Recent"]
+    for page, (_, registrations) in zip(app.tabs.children, tabs, strict=False):
+        assert list(page.children) == [app.forms[r.kind].widget for r in registrations]
+    registered = FORMS.forms(side)
+    assert list(app.forms) == [r.kind for r in registered]
+    in_recent = [r.kind for r in registered if r.not_in_recent is None]
+    assert list(app.recent.forms) == in_recent
+    assert [app.recent.forms[k] for k in in_recent] == [app.forms[k] for k in in_recent]
+    words = [label for label, _ in app.recent.kind.options]
+    assert words == [
+        r.record_type.facts.plural.capitalize() for r in registered if r.kind in in_recent
+    ]
+
+
+def test_the_tabs_keep_their_titles_and_order() -> None:
+    assert [title for title, _ in FORMS.tabs(Side.CLIENT)] == [
+        "Today",
+        "Hypotheses",
+        "Inquiry",
+        "Review prep",
+        "Check-in",
+        "People",
+        "Consent",
+        "Co-counselling",
+    ]
+    practitioner = FORMS.tabs(Side.PRACTITIONER)
+    assert [title for title, _ in practitioner] == [
+        "Decisions",
+        "Peer review",
+        "My reactions",
+        "Interventions",
+    ]
+    assert [r.kind for r in practitioner[1][1]] == [AGENDA_ITEM, PEER_REVIEW]
+
+
+@pytest.mark.parametrize("side", list(Side))
+def test_every_kind_a_side_has_a_form_for_is_one_that_side_writes(side: Side) -> None:
+    registered = FORMS.forms(side)
+    assert registered, f"no {side} forms registered"
+    for registration in registered:
+        facts = registration.record_type.facts
+        assert side in facts.writers, (registration.kind, facts.writers)
+
+
+def _row_model(annotation: Any) -> Any:
+    """The model of a list's rows (``list[EmotionRating]``), or None for a list of ids."""
+    [item] = getattr(annotation, "__args__", (None,))
+    return item if hasattr(item, "model_fields") else None
+
+
+@pytest.mark.parametrize("side", list(Side))
+def test_every_registered_form_field_exists_on_its_model(wb: Workbook, side: Side) -> None:
+    app = APPS[side](wb)
+    for registration in FORMS.forms(side):
+        form = app.forms[registration.kind]
+        model = registration.record_type
+        assert form.record_type is model
+        for field in form.fields:
+            assert field.name in model.model_fields, (model.kind, field.name)
+            annotation = model.model_fields[field.name].annotation
+            if isinstance(field, GroupField):
+                names = {f.name for f in field.fields}
+                assert names <= set(annotation.model_fields), (model.kind, field.name, names)
+            if isinstance(field, ListField) and (row := _row_model(annotation)) is not None:
+                names = {f.name for f in field.rows[0].fields}
+                assert names <= set(row.model_fields), (model.kind, field.name, names)
+
+
+def test_consent_is_kept_out_of_recent_by_its_registration() -> None:
+    left_out = {r.kind: r.not_in_recent for r in FORMS.forms(Side.CLIENT) if r.not_in_recent}
+    assert list(left_out) == [CONSENT]
+    assert "ledger" in left_out[CONSENT]
+
+
+def test_a_form_for_a_kind_its_side_does_not_write_is_refused() -> None:
+    registry = FormRegistry()
+    with pytest.raises(ValueError, match="only the practitioner side writes them") as refused:
+        registry.form_for(PEER_REVIEW, side=Side.CLIENT, tab="Review", order=1)(
+            kinds.peer_review_form
+        )
+    assert "peer reviews" in str(refused.value)
+    with pytest.raises(ValueError, match="only the client side writes them"):
+        registry.form_for(EMOTION_EPISODE, side=Side.PRACTITIONER, tab="Today", order=1)(
+            kinds.episode_form
+        )
+    assert registry.forms(Side.CLIENT) == registry.forms(Side.PRACTITIONER) == []
+
+    # either side writes agenda items; each side has at most one form per kind, one per order
+    registry.form_for(AGENDA_ITEM, side=Side.CLIENT, tab="Prep", order=1)(kinds.agenda_item_form)
+    registry.form_for(AGENDA_ITEM, side=Side.PRACTITIONER, tab="Review", order=1)(
+        kinds.agenda_response_form
+    )
+    with pytest.raises(ValueError, match="already has a form for agenda items"):
+        registry.form_for(AGENDA_ITEM, side=Side.CLIENT, tab="Prep", order=2)(
+            kinds.agenda_item_form
+        )
+    with pytest.raises(ValueError, match="both have order 1"):
+        registry.form_for(PERSON, side=Side.CLIENT, tab="People", order=1)(kinds.person_form)
+    with pytest.raises(ValueError, match="unknown record kind"):
+        registry.form_for("diary_entry", side=Side.CLIENT, tab="Diary", order=3)(kinds.person_form)
+    assert [(r.kind, r.build) for r in registry.forms(Side.CLIENT)] == [
+        (AGENDA_ITEM, kinds.agenda_item_form)
+    ]
+    assert [r.kind for r in registry.forms(Side.PRACTITIONER)] == [AGENDA_ITEM]
+
+
+# --- fields drawn from the models ---------------------------------------------------------------
+
+
+def test_fields_follow_the_model_annotations() -> None:
+    status = field_for(ProjectionHypothesis, "status")
+    assert isinstance(status, ChoiceField)
+    assert status.label == "Status"
+    assert list(status.widget.options) == choice_words(
+        allowed_values(ProjectionHypothesis, "status")
+    )
+    assert status.widget.value == "open"  # the model's default
+    relationship = field_for(Person, "relationship")
+    assert relationship.widget.value == "other"
+    assert ("Free attention", "free attention") in field_for(
+        CoCounsellingSession, "contract"
+    ).widget.options
+
+    alias, notes = field_for(Person, "alias"), field_for(Person, "notes")
+    assert isinstance(alias, TextField) and isinstance(alias.widget, W.Text)  # bounded: one line
+    assert isinstance(notes.widget, W.Textarea)
+    assert alias.label == Person.model_fields["alias"].title
+
+    scale = field_for(EmotionRating, "intensity")
+    assert isinstance(scale, ScaleField) and isinstance(scale.widget, W.IntSlider)
+    assert (scale.widget.min, scale.widget.max) == (0, 10)
+    optional = field_for(EmotionEpisode, "proportionality")
+    assert isinstance(optional, ScaleField) and optional.optional
+    assert optional.widget.options[0] == ("not rated", None)
+
+    minutes = field_for(CoCounsellingSession, "minutes_as_client")
+    assert isinstance(minutes, NumberField)
+    assert (minutes.widget.min, minutes.widget.max) == (0, 600)
+
+    flag = field_for(ConsentEntry, "training")
+    assert isinstance(flag, FlagField) and flag.widget.value is False
+    assert flag.widget.description == ConsentEntry.model_fields["training"].title
+
+    held, next_review = field_for(PeerReview, "held_on"), field_for(PeerReview, "next_review_on")
+    assert isinstance(held, DateField) and held.required and not held.optional
+    assert isinstance(next_review, DateField) and next_review.optional and not next_review.required
+    when = field_for(EmotionEpisode, "occurred_at")
+    assert isinstance(when, DateTimeField) and when.required
+
+    custom = field_for(Person, "alias", label="Name", placeholder="a nickname", multiline=True)
+    assert (custom.label, custom.widget.placeholder) == ("Name", "a nickname")
+    assert isinstance(custom.widget, W.Textarea)
+    with pytest.raises(TypeError, match=r"EmotionEpisode\.emotions"):
+        field_for(EmotionEpisode, "emotions")

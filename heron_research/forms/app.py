@@ -12,8 +12,11 @@ from pathlib import Path
 import ipywidgets as W
 
 from heron_research.errors import WorkbookNotFoundError
-from heron_research.forms import kinds
+from heron_research.forms import kinds  # its forms register themselves in FORMS
 from heron_research.forms.core import FormContext, RecentEntries, RecordForm
+from heron_research.forms.registry import FORMS
+from heron_research.records.facts import Side
+from heron_research.visibility import Audience
 from heron_research.workbook import Workbook
 
 __all__ = ["App", "practitioner_app", "workbook_app"]
@@ -30,7 +33,9 @@ _STYLE = W.HTML(
 class App:
     """Tabs of forms bound to one workbook, with a Recent tab that opens entries for editing.
 
-    ``forms`` maps a form's name (``"episode"``) to the form; ``tabs`` is the widget shown.
+    ``forms`` maps a record kind (``EMOTION_EPISODE``) to its form; ``tabs`` is the widget
+    shown. :func:`workbook_app` and :func:`practitioner_app` build one from the registered
+    forms (:mod:`heron_research.forms.registry`).
     """
 
     def __init__(
@@ -95,56 +100,32 @@ def _resolve(workbook: Workbook | str | Path) -> Workbook | Path:
     )
 
 
+def _app(workbook: Workbook | str | Path, side: Side, who: str) -> App:
+    """The app of one side: its registered forms in their tabs, and Recent."""
+    context = FormContext(_resolve(workbook), audience=Audience(side.value))
+    pages: list[tuple[str, list[RecordForm] | W.Widget]] = []
+    editable: dict[str, RecordForm] = {}
+    for tab, registrations in FORMS.tabs(side):
+        forms = []
+        for registration in registrations:
+            forms.append(form := registration.build(context))
+            if registration.not_in_recent is None:
+                editable[registration.kind] = form
+        pages.append((tab, forms))
+    return App(context, pages, editable, _header(context.workbook, who))
+
+
 def workbook_app(workbook: Workbook | str | Path = "") -> App:
     """The client's app: Today, Hypotheses, Inquiry, Review prep, Check-in, People,
-    Consent, Co-counselling and Recent.
+    Consent, Co-counselling and Recent (the client's forms, as registered).
 
     ``workbook`` is a workbook or its path; empty means ``$HERON_WORKBOOK``.
     """
-    context = FormContext(_resolve(workbook))
-    forms = {
-        name: make(context)
-        for name, make in {
-            "episode": kinds.episode_form,
-            "hypothesis": kinds.hypothesis_form,
-            "inquiry": kinds.inquiry_form,
-            "agenda": kinds.agenda_item_form,
-            "check_in": kinds.check_in_form,
-            "person": kinds.person_form,
-            "consent": kinds.consent_form,
-            "co_counselling": kinds.co_counselling_form,
-        }.items()
-    }
-    pages: list[tuple[str, list[RecordForm] | W.Widget]] = [
-        ("Today", [forms["episode"]]),
-        ("Hypotheses", [forms["hypothesis"]]),
-        ("Inquiry", [forms["inquiry"]]),
-        ("Review prep", [forms["agenda"]]),
-        ("Check-in", [forms["check_in"]]),
-        ("People", [forms["person"]]),
-        ("Consent", [forms["consent"]]),
-        ("Co-counselling", [forms["co_counselling"]]),
-    ]
-    editable = {
-        f.record_type.kind: f for key, f in forms.items() if key != "consent"
-    }  # consent is a ledger: a change is a new entry, never an edit
-    return App(context, pages, editable, _header(context.workbook, "My workbook"))
+    return _app(workbook, Side.CLIENT, "My workbook")
 
 
 def practitioner_app(workbook: Workbook | str | Path = "") -> App:
     """The practitioner's app: decisions, peer review and agenda responses, own reactions,
-    interventions, and Recent. Shows only what the client shares with the practitioner."""
-    context = FormContext(_resolve(workbook), audience="practitioner")
-    decision = kinds.focus_decision_form(context)
-    review = kinds.peer_review_form(context)
-    responses = kinds.agenda_response_form(context)
-    reaction = kinds.practitioner_reaction_form(context)
-    intervention = kinds.intervention_form(context)
-    pages: list[tuple[str, list[RecordForm] | W.Widget]] = [
-        ("Decisions", [decision]),
-        ("Peer review", [responses, review]),
-        ("My reactions", [reaction]),
-        ("Interventions", [intervention]),
-    ]
-    editable = {f.record_type.kind: f for f in (decision, review, reaction, intervention)}
-    return App(context, pages, editable, _header(context.workbook, "Practitioner"))
+    interventions, and Recent (the practitioner's forms, as registered). Shows only what
+    the client shares with the practitioner."""
+    return _app(workbook, Side.PRACTITIONER, "Practitioner")

@@ -25,7 +25,7 @@ import ipywidgets as W
 
 from heron_research.errors import FieldProblem, HeronError, RecordValidationError
 from heron_research.forms.fields import ChoiceField, Field
-from heron_research.records.base import Record, Sharing
+from heron_research.records.base import Record, Sharing, record_type
 from heron_research.visibility import Audience
 from heron_research.workbook import Workbook
 from heron_research.workbook.store import StoredRecord
@@ -39,13 +39,13 @@ SHARING_CHOICES = [
 ]
 
 
-def sharing_field(default: Sharing = Sharing.PRACTITIONER) -> ChoiceField:
-    """The sharing level every record carries, chosen by the client."""
+def sharing_field(model: type[Record]) -> ChoiceField:
+    """The sharing level every record carries, chosen by the client; ``model``'s default."""
     return ChoiceField(
         "sharing",
         "Who may see this",
         SHARING_CHOICES,
-        default=default.value,
+        default=Sharing(model.model_fields["sharing"].default).value,
         hint="You can change this later; research use also needs your research consent.",
     )
 
@@ -100,7 +100,8 @@ class RecordForm:
 
     ``fixed`` values are added to the data unasked (e.g. ``raised_by="client"``).
     ``prepare(data)`` may adjust the data before validation; ``describe(record)`` gives the
-    words used to confirm a save; ``after_save(stored)`` runs after a successful save.
+    words used to confirm a save (the record's own :meth:`~Record.describe` unless given);
+    ``after_save(stored)`` runs after a successful save.
     """
 
     def __init__(
@@ -126,7 +127,7 @@ class RecordForm:
         self._details = list(details)
         self.fixed = dict(fixed or {})
         self._prepare = prepare
-        self._describe = describe or (lambda r: r.kind.replace("_", " "))
+        self._describe = describe or (lambda record: record.describe())
         self._after_save = after_save
         self.editing: StoredRecord | None = None
         self.last_saved: StoredRecord | None = None
@@ -330,7 +331,7 @@ class RecentEntries:
         self.limit = limit
         self.on_edit = on_edit
         self.kind = W.Dropdown(
-            options=[(k.replace("_", " ").capitalize(), k) for k in forms],
+            options=[(record_type(k).facts.plural.capitalize(), k) for k in forms],
             layout=W.Layout(width="20em"),
         )
         self.kind.observe(lambda _c: self.refresh(), names="value")

@@ -7,16 +7,27 @@ what the user typed until the user changes it; nothing here clears a value on er
 
 Each input carries the CSS class ``heron-field-<path>`` (``heron-field-emotions-0-intensity``)
 so the browser tests, and people styling the notebook, can find it.
+
+:func:`field_for` builds the field for a model field from the model itself: the widget from
+its annotation, the label from its title, optional or required and the default from the
+model. A form then names its fields and says only what the model cannot (a placeholder,
+a hint, its own words for a choice).
 """
 
 from __future__ import annotations
 
 import html
+import types
+import typing
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import ipywidgets as W
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from heron_research.records.base import allowed_values
 
 __all__ = [
     "ChipsField",
@@ -31,6 +42,9 @@ __all__ = [
     "NumberField",
     "ScaleField",
     "TextField",
+    "choice_words",
+    "field_for",
+    "fields_for",
 ]
 
 Path = tuple[str | int, ...]
@@ -554,3 +568,92 @@ class ListField(Field):
         for row in self.rows:
             for f in row.fields:
                 f.refresh()
+
+
+# --- fields drawn from a record model -----------------------------------------------------
+
+
+def choice_words(values: Sequence[str]) -> list[tuple[str, str]]:
+    """``(words, value)`` pairs for a choice: ``"free attention"`` shows "Free attention"."""
+    return [(v.replace("_", " ").capitalize(), v) for v in values]
+
+
+def _annotation(info: Any) -> tuple[Any, bool, dict[str, Any]]:
+    """A field's plain type, whether it may be None, and its limits (ge, le, max_length)."""
+    limits: dict[str, Any] = {}
+
+    def collect(metadata: Sequence[Any]) -> None:
+        for meta in metadata:
+            collect(getattr(meta, "metadata", ()) or ())  # a pydantic Field inside Annotated
+            for name in ("ge", "le", "max_length"):
+                if getattr(meta, name, None) is not None:
+                    limits[name] = getattr(meta, name)
+
+    collect(info.metadata)
+    annotation = info.annotation
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    parts = typing.get_args(annotation) if union else (annotation,)
+    optional = type(None) in parts
+    [core] = [p for p in parts if p is not type(None)]
+    while typing.get_origin(core) is Annotated:
+        core, *metadata = typing.get_args(core)
+        collect(metadata)
+    return core, optional, limits
+
+
+def field_for(
+    model: type[BaseModel], name: str, cls: type[Field] | None = None, **overrides: Any
+) -> Field:
+    """The field for ``model``'s field ``name``, chosen from the model.
+
+    The widget follows the annotation: text (one line when the model bounds its length,
+    several lines otherwise), a fixed choice (``Literal``, offered in the model's order),
+    a date, a date and time, a 0-10 scale, another bounded whole number, or a yes/no flag.
+    The label is the field's title, the default the model's; a field the model lets be
+    empty is optional, and a date or time it does not is required (a cleared date is
+    refused, not quietly filled in with today).
+    ``cls`` picks another field class (a choice of people for an id, say); ``overrides``
+    (``label``, ``placeholder``, ``hint``, ``options``, ``default``...) replace what the model
+    gives. TypeError when the model's type has no field of its own here.
+    """
+    info = model.model_fields[name]
+    core, optional, limits = _annotation(info)
+    default = None if info.default is PydanticUndefined else info.default
+    label = overrides.pop("label", None) or info.title or name.replace("_", " ").capitalize()
+    if cls is None:
+        cls = _class_for(core, limits)
+    if cls is None:
+        raise TypeError(f"{model.__name__}.{name}: no field for {core!r}; give the field class")
+    derived: dict[str, Any] = {}
+    if cls is ChoiceField:
+        derived = {"optional": optional, "default": default}
+        if typing.get_origin(core) is Literal:
+            derived["options"] = choice_words(allowed_values(model, name))
+    elif cls is TextField:
+        derived = {"multiline": "max_length" not in limits}
+    elif cls in (ScaleField, NumberField):
+        derived = {"lo": limits.get("ge", 0), "hi": limits.get("le", 10)}
+        derived |= {"optional": optional} if cls is ScaleField else {}
+        derived |= {"default": default} if default is not None else {}
+    elif cls is FlagField:
+        derived = {"default": bool(default)}
+    elif cls is DateField:
+        derived = {"optional": optional, "required": not optional}
+    elif cls is DateTimeField:
+        derived = {"required": not optional}
+    return cls(name, label, **(derived | overrides))
+
+
+def _class_for(core: Any, limits: dict[str, Any]) -> type[Field] | None:
+    if typing.get_origin(core) is Literal:
+        return ChoiceField
+    if core is bool:
+        return FlagField
+    if core is int and "ge" in limits and "le" in limits:
+        return ScaleField if (limits["ge"], limits["le"]) == (0, 10) else NumberField
+    return {str: TextField, datetime: DateTimeField, date: DateField}.get(core)
+
+
+def fields_for(model: type[BaseModel], *names: str) -> list[Field]:
+    """The fields for ``names``, each as :func:`field_for` makes it."""
+    return [field_for(model, name) for name in names]

@@ -70,7 +70,7 @@ from figures import Figures, Scale
 from heron_research.forms import App, practitioner_app, workbook_app
 from heron_research.forms.core import RecordForm
 from heron_research.forms.fields import ListField
-from heron_research.forms.kinds import describe, describe_record
+from heron_research.forms.kinds import describe
 from heron_research.reports.html import check_offline
 from heron_research.vocab import normalise_term
 from heron_research.workbook import Workbook
@@ -212,7 +212,7 @@ class Typist:
         assert stored is not None and "✓ Saved" in form.status.value, (where, form.status.value)
         self.saved(stored, where)
         self.entered.widget_html.append(
-            (f"{where}: confirmation", form.status.value, describe_record(stored.record))
+            (f"{where}: confirmation", form.status.value, stored.record.describe())
         )
         return stored
 
@@ -363,7 +363,7 @@ def snapshot_recent(app: App, t: Typist, who: str) -> None:
         first = recent.list.children[0].children
         next(b for b in first if getattr(b, "description", "") == "Edit").click()
         form = recent.forms[kind]
-        what = describe_record(entries[0].record)
+        what = entries[0].record.describe()
         t.entered.widget_html.append((f"{who} edit banner {kind}", form.edit_banner.value, what))
         opened = describe(entries[0])
         t.entered.widget_html.append((f"{who} opened {kind}", recent.message.value, opened))
