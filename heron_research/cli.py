@@ -112,8 +112,11 @@ def check(workbook: Path) -> None:
     state = "healthy" if health.ok else f"DAMAGED ({health.integrity})"
     click.echo(f"{health.path}: {state}")
     click.echo(f"  workbook format {health.schema_version}, file mode {health.file_mode[2:]}")
+    from heron_research.records import record_types
+
     for kind, n in health.counts.items():
-        click.echo(f"  {kind.replace('_', ' '):<24}{n:>7}")
+        words = record_types()[kind].facts.plural if kind in record_types() else kind
+        click.echo(f"  {words:<24}{n:>7}")
     click.echo(f"  {'deleted (restorable)':<24}{health.deleted:>7}")
     click.echo(f"  {'saved versions':<24}{health.revisions:>7}")
     if not health.ok:

@@ -26,6 +26,7 @@ that this tree is the classes' real tree, names, parents and builtins, both ways
     │   │   └── StudyKeyExposedError (PermissionError)  the key file is readable by others
     │   ├── NoInputsError (FileNotFoundError)  nothing to read where the inputs were named
     │   └── DatasetExistsError (FileExistsError)  the output folder is not empty
+    ├── DemoStoryError (ValueError)         a mistake in the demo story files; names file and entry
     ├── LabError                            JupyterLab could not be started (safely)
     └── ExchangeError                          keys and share bundles between people
         ├── KeyFileError (ValueError)          an identity file missing, unreadable or malformed
@@ -68,6 +69,7 @@ __all__ = [
     "BundleWorkbookError",
     "ChangedWhileReading",
     "DatasetExistsError",
+    "DemoStoryError",
     "ExchangeError",
     "ExportFormatError",
     "FieldError",
@@ -287,6 +289,13 @@ class ChangedWhileReading(Exception):
     A signal, not a :class:`HeronError`: the batch's task catches it and lists the input
     with the reason ``changed``.
     """
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+
+class DemoStoryError(HeronError, ValueError):
+    """A mistake in the demo's story files (``data/demo/``), naming the file and the entry."""
 
 
 # --- the lab --------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def consent_entry(
     )
 
 
-def one_of_each_kind() -> list[Record]:
+def one_of_each_kind(*, complete: bool = True) -> list[Record]:
     """One valid record of every kind, with every list field populated."""
     episode = validate_record(EmotionEpisode, episode_data(sharing="research"))
     person = Person(alias="Sam", relationship="manager", notes="new this year")
@@ -148,7 +148,8 @@ def one_of_each_kind() -> list[Record]:
             minutes_as_counsellor=30,
         ),
     ]
-    assert sorted(r.kind for r in records) == sorted(RECORD_TYPES)
+    if complete:  # every kind has its example here
+        assert sorted(r.kind for r in records) == sorted(RECORD_TYPES)
     return records
 
 

@@ -36,6 +36,7 @@ from heron_research.demo.story import (
     Story,
     Technique,
 )
+from heron_research.errors import DemoStoryError
 from heron_research.records import Sharing
 from heron_research.resources import data_file
 from heron_research.vocab import emotions, techniques
@@ -52,19 +53,15 @@ def demo_story() -> Story:
     return read_story(data_file("demo"))
 
 
-class _StoryError(ValueError):
-    """A mistake in the story files (a ValueError naming the file and the entry)."""
-
-
 @contextmanager
 def _reading(where: str) -> Iterator[None]:
     try:
         yield
-    except _StoryError:
+    except DemoStoryError:
         raise
     except (KeyError, TypeError, ValueError) as e:
         detail = f"missing {e}" if isinstance(e, KeyError) else str(e)
-        raise _StoryError(f"demo story, {where}: {detail}") from e
+        raise DemoStoryError(f"demo story, {where}: {detail}") from e
 
 
 def _toml(folder: Traversable, name: str) -> dict[str, Any]:
@@ -323,7 +320,7 @@ def _check(story: Story) -> None:
     missing = {"continue", "dissent", "final"} - set(story.reviews.outcomes)
     problems += [f"reviews.toml: no [outcome.{name}]" for name in sorted(missing)]
     if problems:
-        raise _StoryError("demo story: " + "; ".join(problems))
+        raise DemoStoryError("demo story: " + "; ".join(problems))
 
 
 def _check_words(story: Story) -> list[str]:

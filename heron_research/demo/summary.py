@@ -7,28 +7,18 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from heron_research.records import ReportScope, record_types
+
 __all__ = ["DemoSummary"]
 
 
 def kind_words() -> list[tuple[str, str, str]]:
-    """Each record kind in the summary's order, with its word for one and for many.
-
-    The one place the demo names kinds in words (to be read from the kind registry).
-    """
-    return [
-        ("emotion_episode", "emotion episode", "emotion episodes"),
-        ("projection_hypothesis", "projection hypothesis", "projection hypotheses"),
-        ("inquiry_cycle", "inquiry cycle", "inquiry cycles"),
-        ("focus_decision", "focus decision", "focus decisions"),
-        ("peer_review", "peer review", "peer reviews"),
-        ("agenda_item", "agenda item", "agenda items"),
-        ("check_in", "check-in", "check-ins"),
-        ("intervention", "intervention", "interventions"),
-        ("practitioner_reaction", "practitioner reaction", "practitioner reactions"),
-        ("co_counselling_session", "co-counselling session", "co-counselling sessions"),
-        ("consent", "consent entry", "consent entries"),
-        ("person", "person", "people"),
-    ]
+    """Each record kind in the summary's order, with its word for one and for many: the
+    kinds with dated entries in the registry's order, then the people and the consent
+    ledger."""
+    kinds = list(record_types().values())
+    kinds.sort(key=lambda cls: cls.facts.report in (ReportScope.UNDATED, ReportScope.LEDGER))
+    return [(cls.kind, cls.facts.label, cls.facts.plural) for cls in kinds]
 
 
 @dataclass(frozen=True)

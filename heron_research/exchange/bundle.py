@@ -520,7 +520,8 @@ def _check_entries(doc: BundleDocument, source: str) -> None:
     seen: set[str] = set()
     for where, entries in (("records", doc.records), ("people", doc.people)):
         for entry in entries:
-            name = f"{source}: {entry.kind.replace('_', ' ')} {entry.id}"
+            known = RECORD_TYPES.get(entry.kind)
+            name = f"{source}: {known.facts.label if known else entry.kind} {entry.id}"
             if entry.id in seen:
                 raise BundleError(f"{name} is listed twice")
             seen.add(entry.id)

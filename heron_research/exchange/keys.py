@@ -23,7 +23,7 @@ from heron_research.errors import (
     KeyFileExposedError,
     RecipientError,
 )
-from heron_research.exchange._files import write_private
+from heron_research.workbook.files import write_private
 
 if TYPE_CHECKING:
     from pyrage.x25519 import Identity, Recipient
@@ -47,7 +47,7 @@ def new_identity(path: str | os.PathLike[str]) -> str:
     if not path.parent.is_dir():
         raise KeyFileError(f"cannot write {path}: the folder {path.parent} does not exist", path)
     try:
-        write_private(path, text.encode("ascii"))
+        write_private(path, text.encode("ascii"), replace=False)
     except FileExistsError:
         raise KeyFileExistsError(
             f"{path} already exists; a key file is never overwritten (choose another name)",

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heron_research.errors import ShareError
-from heron_research.exchange._files import write_private
 from heron_research.exchange.bundle import (
     AUDIENCES,
     BundleContents,
@@ -30,6 +29,7 @@ from heron_research.exchange.bundle import (
 from heron_research.exchange.keys import load_identity, parse_recipient, recipient_of
 from heron_research.records import RECORD_TYPES
 from heron_research.visibility import Audience
+from heron_research.workbook.files import write_private
 from heron_research.workbook.store import Workbook
 
 __all__ = [

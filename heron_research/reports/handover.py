@@ -14,6 +14,14 @@ from typing import Any
 
 from heron_research import charts
 from heron_research.analysis import practice, progress
+from heron_research.records.models import (
+    CHECK_IN,
+    CO_COUNSELLING_SESSION,
+    EMOTION_EPISODE,
+    INQUIRY_CYCLE,
+    PERSON,
+    PROJECTION_HYPOTHESIS,
+)
 from heron_research.records.scoring import SAFETY_NOTE
 from heron_research.reports.common import chart, cover_body, day, open_report, plural
 from heron_research.reports.context import ReportContext
@@ -55,12 +63,12 @@ cover = section(HANDOVER, "cover", "Cover", extra=("sample",), cover=True, name=
     HANDOVER,
     "what-works",
     "What works for me",
-    needs=("emotion_episode.self_management",),
+    needs=(f"{EMOTION_EPISODE}.self_management",),
     empty="No self-management was recorded with emotion episodes yet.",
 )
 def what_works(ctx: ReportContext) -> Body:
     """Techniques ranked by how clearly they eased the feeling, then all techniques."""
-    used = ctx.frame("emotion_episode.self_management")
+    used = ctx.frame(f"{EMOTION_EPISODE}.self_management")
     if used.empty:
         return None
     ranked = practice.what_works(used)
@@ -121,20 +129,20 @@ def what_works(ctx: ReportContext) -> Body:
     "learned",
     "What I have learned about my reactions",
     needs=(
-        "projection_hypothesis",
-        "projection_hypothesis.evidence",
-        "projection_hypothesis.confidence",
-        "person",
+        PROJECTION_HYPOTHESIS,
+        f"{PROJECTION_HYPOTHESIS}.evidence",
+        f"{PROJECTION_HYPOTHESIS}.confidence",
+        PERSON,
     ),
     empty="No projection hypothesis has been supported or resolved yet.",
 )
 def learned(ctx: ReportContext) -> Body:
     """Supported (and resolved or revised) projection hypotheses: what my reactions echo."""
     table_ = progress.hypotheses(
-        ctx.frame("projection_hypothesis"),
-        ctx.frame("projection_hypothesis.evidence"),
-        ctx.frame("projection_hypothesis.confidence"),
-        ctx.frame("person"),
+        ctx.frame(PROJECTION_HYPOTHESIS),
+        ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence"),
+        ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence"),
+        ctx.frame(PERSON),
     )
     done = table_[table_["status"].isin(_LEARNED)] if not table_.empty else table_
     if done.empty:
@@ -169,12 +177,12 @@ def learned(ctx: ReportContext) -> Body:
     HANDOVER,
     "open-inquiries",
     "Open inquiries",
-    needs=("inquiry_cycle", "inquiry_cycle.episode_ids"),
+    needs=(INQUIRY_CYCLE, f"{INQUIRY_CYCLE}.episode_ids"),
     empty="No inquiry is under way.",
 )
 def open_inquiries(ctx: ReportContext) -> Body:
     """Inquiry cycles still under way: the question and the next step."""
-    cycles = progress.inquiries(ctx.frame("inquiry_cycle"), ctx.frame("inquiry_cycle.episode_ids"))
+    cycles = progress.inquiries(ctx.frame(INQUIRY_CYCLE), ctx.frame(f"{INQUIRY_CYCLE}.episode_ids"))
     active = (
         cycles[~cycles["status"].astype(str).isin(["completed", "abandoned"])]
         if not cycles.empty
@@ -193,12 +201,12 @@ def open_inquiries(ctx: ReportContext) -> Body:
     HANDOVER,
     "co-counselling",
     "Co-counselling",
-    needs=("co_counselling_session",),
+    needs=(CO_COUNSELLING_SESSION,),
     empty="No co-counselling sessions logged yet. The log is in the workbook.",
 )
 def co_counselling(ctx: ReportContext) -> Body:
     """Co-counselling sessions so far: totals, balance of time, the latest sessions."""
-    sessions = ctx.frame("co_counselling_session")
+    sessions = ctx.frame(CO_COUNSELLING_SESSION)
     summary = practice.co_counselling(sessions)
     if summary.sessions == 0:
         return None
@@ -234,10 +242,10 @@ def co_counselling(ctx: ReportContext) -> Body:
     return parts
 
 
-@section(HANDOVER, "where-i-am", "Where I am now", needs=("check_in",), empty="No check-ins yet.")
+@section(HANDOVER, "where-i-am", "Where I am now", needs=(CHECK_IN,), empty="No check-ins yet.")
 def where_i_am(ctx: ReportContext) -> Body:
     """The latest check-in scores and the change since the first."""
-    table_ = progress.checkins(ctx.frame("check_in"))
+    table_ = progress.checkins(ctx.frame(CHECK_IN))
     if table_.empty:
         return None
     parts: list[Any] = []
@@ -263,15 +271,15 @@ def where_i_am(ctx: ReportContext) -> Body:
     HANDOVER,
     "next-steps",
     "Next steps",
-    needs=("emotion_episode.self_management", "inquiry_cycle"),
+    needs=(f"{EMOTION_EPISODE}.self_management", INQUIRY_CYCLE),
 )
 def next_steps(ctx: ReportContext) -> Body:
     """What to carry on with: the best technique, open questions, peer support."""
     steps: list[Any] = []
-    ranked = practice.what_works(ctx.frame("emotion_episode.self_management"))
+    ranked = practice.what_works(ctx.frame(f"{EMOTION_EPISODE}.self_management"))
     if not ranked.empty:
         steps.append(tag("li", "Keep using ", tag("strong", ranked["technique"].iloc[0]), "."))
-    cycles = ctx.frame("inquiry_cycle")
+    cycles = ctx.frame(INQUIRY_CYCLE)
     for c in cycles.itertuples():
         if str(c.status) not in ("completed", "abandoned") and str(c.next_step or ""):
             steps.append(tag("li", c.next_step))

@@ -16,6 +16,18 @@ from typing import Any
 
 from heron_research import charts
 from heron_research.analysis import daily, practice, progress, questions
+from heron_research.records.models import (
+    AGENDA_ITEM,
+    CHECK_IN,
+    EMOTION_EPISODE,
+    FOCUS_DECISION,
+    INQUIRY_CYCLE,
+    INTERVENTION,
+    PEER_REVIEW,
+    PERSON,
+    PRACTITIONER_REACTION,
+    PROJECTION_HYPOTHESIS,
+)
 from heron_research.records.scoring import INSTRUMENTS, SAFETY_NOTE
 from heron_research.reports.common import chart, cover_body, day, open_report, plural
 from heron_research.reports.context import ReportContext
@@ -63,16 +75,16 @@ def load(
 cover = section(REVIEW, "cover", "Cover", extra=("sample",), cover=True, name="cover")(cover_body)
 
 _EPISODE_FRAMES = (
-    "emotion_episode",
-    "emotion_episode.emotions",
-    "emotion_episode.people",
-    "person",
+    EMOTION_EPISODE,
+    f"{EMOTION_EPISODE}.emotions",
+    f"{EMOTION_EPISODE}.people",
+    PERSON,
 )
 _HYPOTHESIS_FRAMES = (
-    "projection_hypothesis",
-    "projection_hypothesis.evidence",
-    "projection_hypothesis.confidence",
-    "person",
+    PROJECTION_HYPOTHESIS,
+    f"{PROJECTION_HYPOTHESIS}.evidence",
+    f"{PROJECTION_HYPOTHESIS}.confidence",
+    PERSON,
 )
 _NO_ITEMS_OF_MINE = (
     "No items of your own for this review yet. Satisfactions, dissatisfactions, "
@@ -92,10 +104,10 @@ def _items_list(items: Any, *, show_response: bool = False) -> Markup:
     return tag("ul", *entries, class_="agenda")
 
 
-@section(REVIEW, "agenda", "My agenda", needs=("agenda_item",), empty=_NO_ITEMS_OF_MINE)
+@section(REVIEW, "agenda", "My agenda", needs=(AGENDA_ITEM,), empty=_NO_ITEMS_OF_MINE)
 def agenda(ctx: ReportContext) -> Body:
     """The client's agenda first: items for this review, then open earlier items."""
-    new, earlier = progress.agenda(ctx.frame("agenda_item"))
+    new, earlier = progress.agenda(ctx.frame(AGENDA_ITEM))
     if new.empty and earlier.empty:
         return None
     parts: list[Any] = []
@@ -125,10 +137,10 @@ def agenda(ctx: ReportContext) -> Body:
 def daily_life(ctx: ReportContext) -> Body:
     """Episodes over time, emotions by family and intensity, people, situation words,
     time of day and weekday, proportionality."""
-    episodes = ctx.frame("emotion_episode")
-    emotions = ctx.frame("emotion_episode.emotions")
-    links = ctx.frame("emotion_episode.people")
-    people = ctx.frame("person")
+    episodes = ctx.frame(EMOTION_EPISODE)
+    emotions = ctx.frame(f"{EMOTION_EPISODE}.emotions")
+    links = ctx.frame(f"{EMOTION_EPISODE}.people")
+    people = ctx.frame(PERSON)
     if episodes.empty:
         return None
     days = episodes["occurred_at_local"].dt.normalize().nunique()
@@ -207,13 +219,13 @@ def daily_life(ctx: ReportContext) -> Body:
     REVIEW,
     "self-management",
     "Self-management",
-    needs=("emotion_episode.self_management", "emotion_episode"),
+    needs=(f"{EMOTION_EPISODE}.self_management", EMOTION_EPISODE),
     empty="No self-management was recorded with the episodes in this period.",
 )
 def self_management(ctx: ReportContext) -> Body:
     """Skills and techniques used, and intensity before vs after per technique."""
-    used = ctx.frame("emotion_episode.self_management")
-    episodes = ctx.frame("emotion_episode")
+    used = ctx.frame(f"{EMOTION_EPISODE}.self_management")
+    episodes = ctx.frame(EMOTION_EPISODE)
     if used.empty:
         return None
     with_sm = used["emotion_episode_id"].nunique()
@@ -270,10 +282,10 @@ def _before_after(before: Any, after: Any) -> str:
 def hypotheses(ctx: ReportContext) -> Body:
     """Projection hypotheses: status, confidence over time, evidence for and against."""
     table_ = progress.hypotheses(
-        ctx.frame("projection_hypothesis"),
-        ctx.frame("projection_hypothesis.evidence"),
-        ctx.frame("projection_hypothesis.confidence"),
-        ctx.frame("person"),
+        ctx.frame(PROJECTION_HYPOTHESIS),
+        ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence"),
+        ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence"),
+        ctx.frame(PERSON),
     )
     if table_.empty:
         return None
@@ -287,13 +299,13 @@ def hypotheses(ctx: ReportContext) -> Body:
         )
     ]
     confidence = progress.confidence_over_time(
-        table_, ctx.frame("projection_hypothesis.confidence")
+        table_, ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence")
     )
     if not confidence.empty:
         parts.append(
             chart(charts.hypothesis_confidence, confidence, "Confidence in each hypothesis (0-100)")
         )
-    evidence = ctx.frame("projection_hypothesis.evidence")
+    evidence = ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence")
     for h in table_.itertuples():
         mine = evidence[evidence["projection_hypothesis_id"] == h.id]
         confidence_text = (
@@ -342,12 +354,12 @@ _KNOWING = (
     REVIEW,
     "inquiries",
     "Inquiry cycles",
-    needs=("inquiry_cycle", "inquiry_cycle.episode_ids"),
+    needs=(INQUIRY_CYCLE, f"{INQUIRY_CYCLE}.episode_ids"),
     empty="No inquiry cycles yet.",
 )
 def inquiries(ctx: ReportContext) -> Body:
     """Inquiry cycles: question, plan, what was observed, reflection, outcome."""
-    cycles = progress.inquiries(ctx.frame("inquiry_cycle"), ctx.frame("inquiry_cycle.episode_ids"))
+    cycles = progress.inquiries(ctx.frame(INQUIRY_CYCLE), ctx.frame(f"{INQUIRY_CYCLE}.episode_ids"))
     if cycles.empty:
         return None
     parts: list[Any] = []
@@ -379,12 +391,12 @@ def inquiries(ctx: ReportContext) -> Body:
     REVIEW,
     "my-say",
     "My say in decisions",
-    needs=("focus_decision",),
+    needs=(FOCUS_DECISION,),
     empty="No decisions were logged in this period.",
 )
 def decisions(ctx: ReportContext) -> Body:
     """The client's say: focus decisions by autonomy, co-operation, hierarchy over time."""
-    frame = ctx.frame("focus_decision")
+    frame = ctx.frame(FOCUS_DECISION)
     if frame.empty:
         return None
     counts = frame["decided_by"].astype(str).value_counts()
@@ -412,10 +424,10 @@ def decisions(ctx: ReportContext) -> Body:
     return parts
 
 
-@section(REVIEW, "check-ins", "Check-ins", needs=("check_in",), empty="No check-ins yet.")
+@section(REVIEW, "check-ins", "Check-ins", needs=(CHECK_IN,), empty="No check-ins yet.")
 def check_ins(ctx: ReportContext) -> Body:
     """Scores with bands, reliable change from the first score, the item-9 note where due."""
-    table_ = progress.checkins(ctx.frame("check_in"))
+    table_ = progress.checkins(ctx.frame(CHECK_IN))
     if table_.empty:
         return None
     parts: list[Any] = []
@@ -466,13 +478,13 @@ def check_ins(ctx: ReportContext) -> Body:
     REVIEW,
     "practitioner",
     "The practitioner and me",
-    needs=("practitioner_reaction", "intervention"),
+    needs=(PRACTITIONER_REACTION, "intervention"),
 )
 def practitioner(ctx: ReportContext) -> Body:
     """Practitioner reactions (always visible to the client) and interventions, intended
     vs perceived, in Heron's six categories."""
-    reactions = ctx.frame("practitioner_reaction")
-    interventions = ctx.frame("intervention")
+    reactions = ctx.frame(PRACTITIONER_REACTION)
+    interventions = ctx.frame(INTERVENTION)
     parts: list[Any] = [tag("h3", "The practitioner's reactions to me")]
     if reactions.empty:
         parts.append(note("No practitioner reactions were noted in this period."))
@@ -520,12 +532,12 @@ def practitioner(ctx: ReportContext) -> Body:
     REVIEW,
     "past-reviews",
     "Past peer reviews",
-    needs=("peer_review",),
+    needs=(PEER_REVIEW,),
     empty="This is the first peer review.",
 )
 def past_reviews(ctx: ReportContext) -> Body:
     """Ratings at earlier peer reviews, and the continuation decisions."""
-    reviews = ctx.frame("peer_review")
+    reviews = ctx.frame(PEER_REVIEW)
     if reviews.empty:
         return None
     parts: list[Any] = []
@@ -568,35 +580,35 @@ def past_reviews(ctx: ReportContext) -> Body:
     "For the session",
     needs=(
         *_EPISODE_FRAMES,
-        "emotion_episode.self_management",
+        f"{EMOTION_EPISODE}.self_management",
         *_HYPOTHESIS_FRAMES,
-        "check_in",
-        "focus_decision",
+        CHECK_IN,
+        FOCUS_DECISION,
         "intervention",
-        "agenda_item",
+        AGENDA_ITEM,
     ),
 )
 def closing(ctx: ReportContext) -> Body:
     """Questions for the session, drawn from the data, ending with the continuation one."""
-    episodes = ctx.frame("emotion_episode")
+    episodes = ctx.frame(EMOTION_EPISODE)
     evidence = questions.Evidence(
         family_context=daily.family_by_context_month(
             episodes,
-            ctx.frame("emotion_episode.emotions"),
-            ctx.frame("emotion_episode.people"),
-            ctx.frame("person"),
+            ctx.frame(f"{EMOTION_EPISODE}.emotions"),
+            ctx.frame(f"{EMOTION_EPISODE}.people"),
+            ctx.frame(PERSON),
         ),
-        effects=practice.technique_effects(ctx.frame("emotion_episode.self_management")),
+        effects=practice.technique_effects(ctx.frame(f"{EMOTION_EPISODE}.self_management")),
         hypotheses=progress.hypotheses(
-            ctx.frame("projection_hypothesis"),
-            ctx.frame("projection_hypothesis.evidence"),
-            ctx.frame("projection_hypothesis.confidence"),
-            ctx.frame("person"),
+            ctx.frame(PROJECTION_HYPOTHESIS),
+            ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence"),
+            ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence"),
+            ctx.frame(PERSON),
         ),
-        measures=progress.checkin_summary(progress.checkins(ctx.frame("check_in"))),
-        decisions=progress.decision_share(ctx.frame("focus_decision")),
-        agreement=progress.intervention_agreement(ctx.frame("intervention"))[1:],
-        open_items=progress.agenda(ctx.frame("agenda_item"))[1],
+        measures=progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN))),
+        decisions=progress.decision_share(ctx.frame(FOCUS_DECISION)),
+        agreement=progress.intervention_agreement(ctx.frame(INTERVENTION))[1:],
+        open_items=progress.agenda(ctx.frame(AGENDA_ITEM))[1],
     )
     asked = questions.closing_questions(evidence)
     items = [tag("li", q) for q in asked[:-1]]

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from heron_research.records.models import CO_COUNSELLING_SESSION, CONSENT, PERSON
 from heron_research.research import anonymise
 from heron_research.research.anonymise import FreeText, ParticipantData
 from heron_research.research.arrow import read_batch, to_batches
@@ -152,7 +153,7 @@ def _names(wb: Source, people: list[StoredRow]) -> list[tuple[str, str]]:
             aliases |= {str(v.data.get("alias", "")) for v in wb.history(row.id)}
         relationship = str(row.data.get("relationship", "person"))
         names.extend((alias, relationship) for alias in sorted(aliases) if alias)
-    peers = stored_rows(wb, ["co_counselling_session"], Audience.CLIENT, include_deleted=True)
+    peers = stored_rows(wb, [CO_COUNSELLING_SESSION], Audience.CLIENT, include_deleted=True)
     for row in peers:
         names.append((str(row.data.get("peer_alias", "")), "peer"))
     return names
@@ -169,14 +170,14 @@ def extract(wb: Source, *, with_names: bool = False) -> tuple[ParticipantData | 
     register is read in full (the client's view) for relationships and, to scrub free
     text, names; neither table is exported.
     """
-    ledger = [s.record for s in wb.records("consent")]
+    ledger = [s.record for s in wb.records(CONSENT)]
     decision = consent_gate(ledger, wb.now())  # type: ignore[arg-type]
     if not decision.included:
         return None, decision.code
     rows = stored_rows(wb, kinds_read(), Audience.RESEARCH, consent=decision.state)
     if not rows:
         return None, "nothing_shared"
-    people = stored_rows(wb, ["person"], Audience.CLIENT, include_deleted=True)
+    people = stored_rows(wb, [PERSON], Audience.CLIENT, include_deleted=True)
     by_kind: dict[str, list[StoredRow]] = {}
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)

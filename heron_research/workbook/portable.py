@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from heron_research._version import __version__
 from heron_research.errors import ExportFormatError
-from heron_research.records import RECORD_TYPES, Sharing
+from heron_research.records import RECORD_TYPES, Record, Sharing
 from heron_research.records.base import _problem
 from heron_research.workbook.files import write_private
 from heron_research.workbook.schema import SCHEMA_VERSION
@@ -69,7 +69,7 @@ class WorkbookInfo(_Strict):
     schema_version: int = Field(ge=1, description="Workbook schema version it was exported from")
 
 
-def _entry_model(kind: str, record: type[BaseModel]) -> type[BaseModel]:
+def _entry_model(kind: str, record: type[Record]) -> type[BaseModel]:
     return create_model(  # one envelope per kind, so `data` is checked against its record
         f"{record.__name__}Entry",
         __base__=_Strict,
@@ -80,7 +80,7 @@ def _entry_model(kind: str, record: type[BaseModel]) -> type[BaseModel]:
         updated_at=(Stamp, ...),
         deleted_at=(Stamp | None, None),
         revision=(int, Field(ge=1)),
-        data=(record, Field(description=f"The {kind.replace('_', ' ')} itself")),
+        data=(record, Field(description=f"The {record.facts.label} itself")),
     )
 
 

@@ -469,7 +469,7 @@ class Workbook:
                 )
             if expected_revision is not None and expected_revision != current:
                 raise WorkbookError(
-                    f"this {kind.replace('_', ' ')} was changed elsewhere since it was opened "
+                    f"this {record.facts.label} was changed elsewhere since it was opened "
                     f"(revision {current}, you had {expected_revision}); reload it and make "
                     "your change again. Nothing was overwritten.",
                     self.path,
