@@ -26,6 +26,7 @@ tier runs alone or with everything else.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.abc
 import importlib.machinery
 import inspect
@@ -116,8 +117,11 @@ def _defined_under(obj: Any, roots: Sequence[Path]) -> bool:
     """Whether ``obj`` (a function or class) is defined in a file under one of ``roots``."""
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     filename = getattr(module, "__file__", None)
-    if not filename:
-        return False
+    return bool(filename) and _under(filename, tuple(roots))
+
+
+@functools.cache
+def _under(filename: str, roots: tuple[Path, ...]) -> bool:
     path = Path(filename).resolve()
     return any(path.is_relative_to(root) for root in roots)
 
@@ -140,11 +144,7 @@ def names_used(objects: Sequence[Any], roots: Sequence[Path]) -> set[str]:
         for name in code.co_names:
             names.add(name)
             target = namespace.get(name)
-            if (
-                isinstance(target, (types.FunctionType, type))
-                and not isinstance(target, types.BuiltinFunctionType)
-                and _defined_under(target, roots)
-            ):
+            if isinstance(target, (types.FunctionType, type)) and _defined_under(target, roots):
                 stack.extend(_code_of(target))
         stack.extend((const, namespace) for const in code.co_consts if inspect.iscode(const))
     return names
@@ -197,11 +197,10 @@ def classify(items: Sequence[pytest.Item], config: pytest.Config) -> None:
         have = {mark.name for mark in item.iter_markers()}
         for name in sorted(markers - have):
             item.add_marker(getattr(pytest.mark, name))
-        if markers or "slow" in have:
-            if "slow" not in have:
-                item.add_marker(pytest.mark.slow)
-        else:
+        if not markers and "slow" not in have:
             item.add_marker(pytest.mark.fast)
+        elif "slow" not in have:
+            item.add_marker(pytest.mark.slow)
 
 
 # --- the guard ---------------------------------------------------------------------------------
