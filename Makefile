@@ -1,10 +1,11 @@
 # Two commands: `make demo` and `make test`. Both build .venv first if needed.
+# `make test-fast` is lint and the fast tier (the tests tests/tiers.py does not mark slow).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format schema bench reliability clean
+.PHONY: demo test test-fast lint format schema bench reliability clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,11 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# no processes, kernels, JupyterLab, Dask, browser, packaging or reliability tier: under
+# 2 minutes on 2 cores; a fast test that starts any of them fails and names its marker
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow"
 
 schema: $(STAMP)
 	$(BIN)/python -m heron_research.workbook.portable --write-schema schema/workbook-export.schema.json

@@ -1,4 +1,8 @@
-"""Shared fixtures: fresh workbooks, a controllable clock, and valid example records."""
+"""Shared fixtures: fresh workbooks, a controllable clock, and valid example records.
+
+Also the test tiers (``tests/tiers.py``): every test is marked ``fast`` or ``slow`` at
+collection, and a fast test that starts a process, a kernel or a Dask cluster fails.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 import pytest
 from figures import Figures, Scale
 from support import StepClock, consent_entry, episode_data, one_of_each_kind
+from tiers import TierPlugin
 
 from heron_research.records import (
     ConsentEntry,
@@ -85,3 +90,8 @@ def scale() -> Scale:
 def figures() -> Figures:
     """Where reliability tests record what they measured (see ``tests/figures.py``)."""
     return Figures.from_env()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the tiers (tests/tiers.py): every test marked fast or slow; fast ones guarded
+    config.pluginmanager.register(TierPlugin(), "heron-tiers")

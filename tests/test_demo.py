@@ -565,6 +565,7 @@ def test_write_demo_refuses_a_file_where_the_folder_should_be(tmp_path: Path) ->
         write_demo(blocker, years=0.1)
 
 
+@pytest.mark.kernel  # the command writes the demo's report
 def test_the_demo_command_prints_the_summary_writes_the_report_and_checks_healthy(
     tmp_path: Path,
 ) -> None:
