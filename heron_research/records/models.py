@@ -1,4 +1,4 @@
-"""The record kinds a workbook holds (see DESIGN.md, "Records").
+"""The record kinds a workbook holds, each declared once (see ARCHITECTURE.md, "The registries").
 
 Each class validates its own fields and says what is allowed in words a client
 understands. Field ``title`` is the label shown to people; a form shows problems next to
