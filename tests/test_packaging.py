@@ -241,6 +241,6 @@ def test_installed_demo_makes_a_healthy_workbook(venv: Path, outside: Path) -> N
     )
     assert "healthy" in out.splitlines()[0]
     assert "file mode 600" in out
-    episodes = re.search(r"^\s+emotion episode\s+(\d+)$", out, re.MULTILINE)
+    episodes = re.search(r"^\s+emotion episodes\s+(\d+)$", out, re.MULTILINE)
     assert episodes is not None, out
     assert int(episodes.group(1)) > 0
