@@ -16,6 +16,7 @@ import pytest
 from heron_research.analysis import daily, practice, progress, questions, stats
 from heron_research.records import (
     AgendaItem,
+    AgendaResponse,
     CheckIn,
     CoCounsellingSession,
     EmotionEpisode,
@@ -644,6 +645,54 @@ def test_agenda_puts_the_clients_items_first() -> None:
     assert questions.agenda_question(questions.Evidence(open_items=earlier)) == (
         "1 item from an earlier review is still open: settle or drop?"
     )
+
+
+def test_agenda_takes_each_items_state_from_its_latest_response() -> None:
+    """Responses are the practitioner's own records; an item without one keeps the state
+    that older versions wrote on the item itself."""
+    answered_once = AgendaItem(raised_on=date(2025, 3, 2), item_type="request", text="once")
+    followed_up = AgendaItem(raised_on=date(2025, 3, 3), item_type="question", text="twice")
+    between = AgendaItem(raised_on=date(2025, 3, 4), item_type="request", text="between")
+    untouched = AgendaItem(raised_on=date(2025, 3, 5), item_type="satisfaction", text="new")
+    legacy = AgendaItem(
+        raised_on=date(2025, 1, 5), item_type="request", text="old", review_id="r0", response="x"
+    )
+
+    def respond(item: AgendaItem, on: int, resolved: bool, review: str | None) -> AgendaResponse:
+        return AgendaResponse(
+            agenda_item_id=item.id,
+            responded_on=date(2025, 4, on),
+            response=f"{item.text} on {on}",
+            resolved=resolved,
+            review_id=review,
+        )
+
+    responses = [
+        respond(followed_up, 24, True, "r2"),  # saved first, dated later: it is the latest
+        respond(answered_once, 1, False, "r1"),
+        respond(followed_up, 1, False, "r1"),
+        respond(between, 1, False, "r1"),
+        respond(between, 10, False, None),  # not at a review: still discussed at r1
+    ]
+    items = frame("agenda_item", [answered_once, followed_up, between, untouched, legacy])
+    answers = frame("agenda_response", responses)
+
+    state = progress.answered(items, answers).set_index("text")
+    assert state.loc["twice", ["review_id", "response", "resolved"]].tolist() == [
+        "r2",
+        "twice on 24",
+        True,
+    ]
+    assert state.loc["between", ["review_id", "response"]].tolist() == ["r1", "between on 10"]
+    assert state.loc["old", ["review_id", "response"]].tolist() == ["r0", "x"]  # legacy
+    assert pd.isna(state.loc["new", "review_id"]) and state.loc["new", "response"] == ""
+    assert state["resolved"].dtype == "boolean" and state["review_id"].dtype == "string"
+
+    new, earlier = progress.agenda(items, answers)
+    assert list(new["text"]) == ["new"]
+    assert list(earlier["text"]) == ["old", "once", "between"]  # requests, by date
+    assert list(earlier["response"]) == ["x", "once on 1", "between on 10"]
+    assert progress.answered(items, frame("agenda_response", [])) is items
 
 
 # --- closing questions --------------------------------------------------------------------

@@ -28,6 +28,7 @@ __all__ = [
     "INTERVENTION_CATEGORIES",
     "RATINGS",
     "agenda",
+    "answered",
     "checkin_summary",
     "checkins",
     "confidence_over_time",
@@ -320,20 +321,53 @@ def review_decisions(reviews: pd.DataFrame) -> pd.DataFrame:
     return reviews.sort_values("held_on")[cols].reset_index(drop=True)
 
 
-def agenda(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def answered(items: pd.DataFrame, responses: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``items`` with ``response`` and ``resolved`` from each item's latest agenda response
+    (the last by date, then in the order saved) and ``review_id`` from the latest one linked
+    to a review. An item with no response keeps its own legacy fields (data written by older
+    versions, when the practitioner's answer was kept on the item).
+    """
+    if items.empty or responses is None or responses.empty:
+        return items
+    ordered = responses.sort_values("responded_on", kind="stable")
+    latest = ordered.drop_duplicates("agenda_item_id", keep="last").set_index("agenda_item_id")
+    reviewed = (
+        ordered.dropna(subset=["review_id"])
+        .drop_duplicates("agenda_item_id", keep="last")
+        .set_index("agenda_item_id")["review_id"]
+    )
+    has = items["id"].isin(latest.index)
+    if not has.any():
+        return items
+    out = items.copy()
+    ids = out.loc[has, "id"]
+    out.loc[has, "response"] = latest["response"].reindex(ids).to_numpy()
+    out.loc[has, "resolved"] = latest["resolved"].reindex(ids).to_numpy()
+    out.loc[has, "review_id"] = reviewed.reindex(ids).to_numpy()
+    return out
+
+
+def agenda(
+    items: pd.DataFrame, responses: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(items for this review, open items from earlier reviews).
 
     Items for this review are those not yet discussed at a review; the client's own items
     come first, then by type (satisfaction, dissatisfaction, request, question) and date.
-    Open earlier items were discussed at a review but are not resolved.
+    Open earlier items were discussed at a review but are not resolved; a resolved item is
+    in neither. Whether an item was discussed, its response and whether it is resolved come
+    from its agenda ``responses``, or from the item itself in data written by older
+    versions (:func:`answered`).
     """
     if items.empty:
         return items, items
+    items = answered(items, responses)
     ordered = items.assign(
         _by=(items["raised_by"].astype(str) != "client").astype(int),
         _type=items["item_type"].astype(str).map(AGENDA_TYPES.index),
     ).sort_values(["_by", "_type", "raised_on"], kind="stable")
     ordered = ordered.drop(columns=["_by", "_type"])
-    new = ordered[ordered["review_id"].isna()]
-    earlier = ordered[ordered["review_id"].notna() & ~ordered["resolved"].fillna(False)]
+    resolved = ordered["resolved"].fillna(False).astype(bool)
+    new = ordered[ordered["review_id"].isna() & ~resolved]
+    earlier = ordered[ordered["review_id"].notna() & ~resolved]
     return new.reset_index(drop=True), earlier.reset_index(drop=True)

@@ -18,6 +18,7 @@ from heron_research.records.consent import ConsentState, consent_state
 from heron_research.records.facts import KindFacts, ReportScope, Side
 from heron_research.records.models import (
     AGENDA_ITEM,
+    AGENDA_RESPONSE,
     CHECK_IN,
     CO_COUNSELLING_SESSION,
     CONSENT,
@@ -31,6 +32,7 @@ from heron_research.records.models import (
     PROJECTION_HYPOTHESIS,
     RELATIONSHIPS,
     AgendaItem,
+    AgendaResponse,
     CheckIn,
     CoCounsellingSession,
     ConfidencePoint,
@@ -52,6 +54,7 @@ from heron_research.records.models import (
 
 __all__ = [
     "AGENDA_ITEM",
+    "AGENDA_RESPONSE",
     "CHECK_IN",
     "CONSENT",
     "CO_COUNSELLING_SESSION",
@@ -66,6 +69,7 @@ __all__ = [
     "RECORD_TYPES",
     "RELATIONSHIPS",
     "AgendaItem",
+    "AgendaResponse",
     "CheckIn",
     "CoCounsellingSession",
     "ConfidencePoint",

@@ -19,6 +19,7 @@ from heron_research.vocab import SKILLS, lookup_emotion, lookup_technique, norma
 
 __all__ = [
     "AGENDA_ITEM",
+    "AGENDA_RESPONSE",
     "CHECK_IN",
     "CONSENT",
     "CO_COUNSELLING_SESSION",
@@ -32,6 +33,7 @@ __all__ = [
     "PROJECTION_HYPOTHESIS",
     "RELATIONSHIPS",
     "AgendaItem",
+    "AgendaResponse",
     "CheckIn",
     "CoCounsellingSession",
     "ConfidencePoint",
@@ -59,6 +61,7 @@ PROJECTION_HYPOTHESIS = "projection_hypothesis"
 INQUIRY_CYCLE = "inquiry_cycle"
 FOCUS_DECISION = "focus_decision"
 AGENDA_ITEM = "agenda_item"
+AGENDA_RESPONSE = "agenda_response"
 PEER_REVIEW = "peer_review"
 PRACTITIONER_REACTION = "practitioner_reaction"
 INTERVENTION = "intervention"
@@ -98,6 +101,9 @@ Skill = Literal["expression", "control", "catharsis", "transmutation"]
 assert set(Skill.__args__) == set(SKILLS)
 
 _FIRST_YEAR, _LAST_YEAR = 1900, 2200
+
+#: How a field kept only for data written by older versions says so.
+_LEGACY = "legacy: written by older versions"
 
 
 def _check_year(value: date | datetime) -> None:
@@ -485,12 +491,51 @@ class AgendaItem(_Dated):
         title="Type"
     )
     text: str = Field(title="What I want to raise", min_length=1)
-    review_id: str | None = Field(default=None, title="Review where it was discussed")
-    response: str = Field(default="", title="Response")
-    resolved: bool = Field(default=False, title="Resolved")
+    # The practitioner's answer lived on the item before it had its own record (an
+    # AgendaResponse). Kept so that older workbooks and exports stay readable; no form
+    # writes these any more, and readers prefer the item's latest AgendaResponse.
+    review_id: str | None = Field(
+        default=None,
+        title="Review where it was discussed",
+        description=_LEGACY + "; now an agenda response's review",
+    )
+    response: str = Field(default="", title="Response", description=_LEGACY)
+    resolved: bool = Field(default=False, title="Resolved", description=_LEGACY)
 
     def describe(self) -> str:
         return f"the {self.item_type} '{short(self.text, 40)}'"
+
+
+class AgendaResponse(_Dated):
+    """The practitioner's response to an agenda item, usually at the review that took it up.
+
+    The item stays the words of whoever raised it; each response is a record of its own,
+    written by the practitioner. An item is resolved when its latest response says so.
+    """
+
+    kind: ClassVar[str] = AGENDA_RESPONSE
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="agenda response",
+        plural="agenda responses",
+        writers=PRACTITIONER,
+        report=ReportScope.HISTORY,
+        research_table="agenda_responses",
+    )
+    when_field: ClassVar[str | None] = "responded_on"
+
+    sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
+    agenda_item_id: str = Field(title="Agenda item", min_length=1, max_length=64)
+    responded_on: date = Field(default_factory=date.today, title="Date")
+    response: str = Field(default="", title="Response")
+    resolved: bool = Field(default=False, title="Resolved")
+    review_id: str | None = Field(
+        default=None, title="Review where it was discussed", max_length=64
+    )
+
+    def describe(self) -> str:
+        state = "resolved" if self.resolved else "open"
+        said = f": {short(self.response, 40)}" if self.response else ""
+        return f"the response of {self.responded_on:%d %b} to an agenda item ({state}){said}"
 
 
 Outcome = Literal["continue", "change", "pause", "end"]

@@ -18,6 +18,7 @@ from heron_research import charts
 from heron_research.analysis import daily, practice, progress, questions
 from heron_research.records.models import (
     AGENDA_ITEM,
+    AGENDA_RESPONSE,
     CHECK_IN,
     EMOTION_EPISODE,
     FOCUS_DECISION,
@@ -104,10 +105,13 @@ def _items_list(items: Any, *, show_response: bool = False) -> Markup:
     return tag("ul", *entries, class_="agenda")
 
 
-@section(REVIEW, "agenda", "My agenda", needs=(AGENDA_ITEM,), empty=_NO_ITEMS_OF_MINE)
+@section(
+    REVIEW, "agenda", "My agenda", needs=(AGENDA_ITEM, AGENDA_RESPONSE), empty=_NO_ITEMS_OF_MINE
+)
 def agenda(ctx: ReportContext) -> Body:
-    """The client's agenda first: items for this review, then open earlier items."""
-    new, earlier = progress.agenda(ctx.frame(AGENDA_ITEM))
+    """The client's agenda first: items for this review, then open earlier items (with the
+    practitioner's latest response)."""
+    new, earlier = progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))
     if new.empty and earlier.empty:
         return None
     parts: list[Any] = []
@@ -586,6 +590,7 @@ def past_reviews(ctx: ReportContext) -> Body:
         FOCUS_DECISION,
         "intervention",
         AGENDA_ITEM,
+        AGENDA_RESPONSE,
     ),
 )
 def closing(ctx: ReportContext) -> Body:
@@ -608,7 +613,7 @@ def closing(ctx: ReportContext) -> Body:
         measures=progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN))),
         decisions=progress.decision_share(ctx.frame(FOCUS_DECISION)),
         agreement=progress.intervention_agreement(ctx.frame(INTERVENTION))[1:],
-        open_items=progress.agenda(ctx.frame(AGENDA_ITEM))[1],
+        open_items=progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))[1],
     )
     asked = questions.closing_questions(evidence)
     items = [tag("li", q) for q in asked[:-1]]

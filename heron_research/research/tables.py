@@ -19,7 +19,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from heron_research.records import (
+    AGENDA_RESPONSE,
     AgendaItem,
+    AgendaResponse,
     CheckIn,
     CoCounsellingSession,
     ConfidencePoint,
@@ -363,15 +365,58 @@ REVIEWS = kind_table(
     fields("reason", "dissent"),
 )
 
+
+def _answer(name: str) -> Getter:
+    """An agenda item's ``name`` from its latest response shared for research (``review_id``:
+    from the latest linked to a review), or from the item itself if it has none (the item
+    held the practitioner's answer in workbooks written by older versions)."""
+
+    def get(r: dict[str, Any], i: Any, c: Context) -> Any:
+        responses = c.linked(AGENDA_RESPONSE, "agenda_item_id", r["id"])
+        if not responses:
+            return r[name]
+        if name == "review_id":
+            return next((x[name] for x in reversed(responses) if x[name] is not None), None)
+        return responses[-1][name]
+
+    return get
+
+
+_LATEST = " From the item's latest agenda response (shared for research), if it has one."
+
 AGENDA_ITEMS = kind_table(
     AgendaItem,
     "item_id",
     "Peer-review agenda items",
     "Items raised for peer reviews: satisfaction, dissatisfaction, requests and "
     "questions, with who raised them and whether they were resolved.",
-    fields("raised_by", "item_type", "resolved"),
+    fields("raised_by", "item_type"),
+    model_column(
+        AgendaResponse,
+        "resolved",
+        _answer("resolved"),
+        description="Resolved: whether the item was resolved." + _LATEST,
+    ),
+    ref("review_id", "review", _answer("review_id")),
+    "text",
+    model_column(
+        AgendaResponse,
+        "response",
+        _answer("response"),
+        describe=lambda title: f"What was written for “{title}”." + _LATEST,
+    ),
+)
+
+AGENDA_RESPONSES = kind_table(
+    AgendaResponse,
+    "response_id",
+    "Responses to agenda items",
+    "The practitioner's responses to agenda items, each with the review it was discussed "
+    "at and whether it resolved the item; an item's latest response is its state (the "
+    "agenda_items table's resolved, review_id and response columns).",
+    ref("item_id", "agenda item", RecordField("agenda_item_id")),
     ref("review_id", "review"),
-    fields("text", "response"),
+    fields("resolved", "response"),
 )
 
 CHECK_INS = kind_table(
@@ -455,6 +500,7 @@ _BY_KIND: tuple[Table, ...] = (
     DECISIONS,
     REVIEWS,
     AGENDA_ITEMS,
+    AGENDA_RESPONSES,
     CHECK_INS,
     CHECK_IN_ANSWERS,
     CO_COUNSELLING,
