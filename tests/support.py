@@ -30,6 +30,7 @@ from heron_research.records import (
     PractitionerReaction,
     ProjectionHypothesis,
     Record,
+    ReviewRating,
     validate_record,
 )
 
@@ -107,8 +108,6 @@ def one_of_each_kind(*, complete: bool = True) -> list[Record]:
         held_on=date(2025, 3, 1),
         period_start=date(2025, 2, 1),
         period_end=date(2025, 2, 28),
-        ratings={"focus": 7, "overall": 8},
-        client_view="continue",
         practitioner_view="continue",
         agreed_outcome="continue",
         next_review_on=date(2025, 4, 1),
@@ -143,6 +142,13 @@ def one_of_each_kind(*, complete: bool = True) -> list[Record]:
             response="agreed: the first half of each session",
             resolved=True,
             review_id=review.id,
+        ),
+        ReviewRating(
+            review_id=review.id,
+            rated_on=date(2025, 3, 1),
+            ratings={"focus": 7, "overall": 8},
+            client_view="continue",
+            note="more say this month",
         ),
         PractitionerReaction(noted_on=date(2025, 2, 5), reaction="impatience"),
         Intervention(session_on=date(2025, 2, 5), intended="catalytic", perceived="supportive"),

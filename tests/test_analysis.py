@@ -26,6 +26,7 @@ from heron_research.records import (
     Person,
     ProjectionHypothesis,
     Record,
+    ReviewRating,
 )
 from heron_research.records.scoring import rc_index, reliable_change
 from heron_research.workbook.frames import build_frame
@@ -617,6 +618,52 @@ def test_review_ratings_long_form() -> None:
         "continue",
         "change",
     ]
+
+
+def test_review_ratings_are_the_clients_own_where_they_gave_them() -> None:
+    """The client's review rating linked to a review wins; a review without one keeps the
+    ratings older versions wrote on it; a rating not linked yet is placed on its own day."""
+    legacy = PeerReview(
+        held_on=date(2025, 3, 1),
+        period_start=date(2025, 2, 1),
+        period_end=date(2025, 2, 28),
+        ratings={"focus": 6},
+        client_view="continue",
+        practitioner_view="continue",
+    )
+    rated_review = PeerReview(
+        held_on=date(2025, 4, 1),
+        period_start=date(2025, 3, 1),
+        period_end=date(2025, 3, 31),
+        practitioner_view="continue",
+    )
+    mine = [
+        ReviewRating(review_id=rated_review.id, rated_on=date(2025, 4, 2), ratings={"focus": 9}),
+        ReviewRating(
+            review_id=rated_review.id,
+            rated_on=date(2025, 3, 30),  # saved later, dated earlier: not the latest
+            ratings={"focus": 2},
+            client_view="end",
+        ),
+        ReviewRating(rated_on=date(2025, 4, 20), ratings={"overall": 7}, client_view="pause"),
+    ]
+    reviews = frame("peer_review", [legacy, rated_review])
+    ratings = frame("review_rating", mine)
+
+    long = progress.review_ratings(reviews, ratings)
+    assert list(long.itertuples(index=False, name=None)) == [
+        (pd.Timestamp("2025-03-01"), "focus", 6),
+        (pd.Timestamp("2025-04-01"), "focus", 9),
+        (pd.Timestamp("2025-04-20"), "overall", 7),
+    ]
+    decisions = progress.review_decisions(reviews, ratings)
+    assert decisions["client_view"].iloc[0] == "continue"  # legacy, from the review
+    assert pd.isna(decisions["client_view"].iloc[1])  # the latest rating gave no view
+    assert decisions["client_view"].dtype == "category"
+    assert list(decisions["practitioner_view"]) == ["continue", "continue"]
+    assert progress.rated(reviews, frame("review_rating", [])) is reviews
+    only_loose = progress.review_ratings(frame("peer_review", []), frame("review_rating", mine[2:]))
+    assert list(only_loose["value"]) == [7]
 
 
 def test_agenda_puts_the_clients_items_first() -> None:

@@ -377,13 +377,22 @@ def test_peer_reviews_are_monthly_and_the_last_ends_the_programme(year: Demo, wb
     for a, b in itertools.pairwise(reviews):
         assert a.next_review_on == b.held_on
         assert b.period_start == a.held_on + timedelta(days=1)
+    # the client rates each review in a record of their own: the review holds none of it
+    assert not any(r.client_view or r.ratings.model_dump(exclude_none=True) for r in reviews)
+    mine = {s.record.review_id: s.record for s in wb.records("review_rating")}
+    assert list(mine) == [r.id for r in reviews] and len(wb.records("review_rating")) == len(
+        reviews
+    )
+    assert all(
+        mine[r.id].rated_on == r.held_on and mine[r.id].sharing == r.sharing for r in reviews
+    )
     last = reviews[-1]
     assert last.held_on == year.summary.programme_end
-    assert (last.client_view, last.practitioner_view, last.agreed_outcome) == ("end",) * 3
+    assert (mine[last.id].client_view, last.practitioner_view, last.agreed_outcome) == ("end",) * 3
     assert last.next_review_on is None
     dissent = [r for r in reviews if r.dissent]
-    assert len(dissent) == 1 and dissent[0].client_view != dissent[0].practitioner_view
-    my_say = [r.ratings.my_say for r in reviews]
+    assert len(dissent) == 1 and mine[dissent[0].id].client_view != dissent[0].practitioner_view
+    my_say = [mine[r.id].ratings.my_say for r in reviews]
     assert mean(my_say[-3:]) > mean(my_say[:3]) + 2
     items = [s.record for s in wb.records("agenda_item")]
     ids = {r.id for r in reviews}

@@ -35,6 +35,7 @@ from heron_research.principles import current_principles
 from heron_research.records import (
     AGENDA_ITEM,
     AGENDA_RESPONSE,
+    REVIEW_RATING,
     CONSENT,
     EMOTION_EPISODE,
     PEER_REVIEW,
@@ -484,8 +485,8 @@ def test_practitioner_forms_save(wb: Workbook) -> None:
     review = app.forms["peer_review"]
     review.field("period_start").widget.value = date.today() - timedelta(days=30)
     review.field("period_end").widget.value = date.today()
-    review.field("ratings").fields[3].widget.value = 8  # my say
-    review.field("client_view").widget.value = "continue"
+    names = {f.name for f in review.fields}
+    assert not names & {"ratings", "client_view"}  # the client's part is the client's to write
     review.field("practitioner_view").widget.value = "change"
     review.field("agreed_outcome").widget.value = "continue"
     review.field("dissent").widget.value = "Practitioner would have changed the method"
@@ -504,9 +505,35 @@ def test_practitioner_forms_save(wb: Workbook) -> None:
     assert counts["focus_decision"] == counts["peer_review"] == 1
     assert counts["practitioner_reaction"] == counts["intervention"] == 1
     [rv] = stored_data(wb, "peer_review")
-    assert rv["ratings"]["my_say"] == 8 and rv["ratings"]["focus"] is None
+    assert rv["practitioner_view"] == "change" and rv["client_view"] is None
     [rx] = stored_data(wb, "practitioner_reaction")
     assert rx["sharing"] == "practitioner"  # always visible to the client
+
+
+def test_client_rates_a_review_in_their_own_record(app, wb: Workbook) -> None:
+    review = wb.save(
+        PeerReview(
+            sharing="practitioner",
+            held_on=date(2025, 3, 27),
+            period_start=date(2025, 3, 1),
+            period_end=date(2025, 3, 27),
+            practitioner_view="continue",
+        )
+    )
+    tabs = dict(FORMS.tabs(Side.CLIENT))
+    assert [r.kind for r in tabs["Review prep"]] == [AGENDA_ITEM, REVIEW_RATING]
+    form = app.forms[REVIEW_RATING]
+    assert form.field("review_id").get() is None  # "(not recorded yet)" comes first
+    app.context.changed(PEER_REVIEW)  # the review arrives: it can be picked
+    form.field("review_id").set(review.id)
+    form.field("ratings").fields[3].widget.value = 8  # my say
+    form.field("client_view").widget.value = "change"
+    click_save(form)
+    [mine] = stored_data(wb, REVIEW_RATING)
+    assert mine["review_id"] == review.id and mine["client_view"] == "change"
+    assert mine["ratings"]["my_say"] == 8 and mine["ratings"]["focus"] is None
+    assert mine["sharing"] == "practitioner"  # shared with the practitioner by default
+    assert wb.get_stored(review.id).revision == 1  # the practitioner's review is untouched
 
 
 def test_practitioner_answers_an_agenda_item(wb: Workbook) -> None:

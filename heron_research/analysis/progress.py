@@ -36,6 +36,7 @@ __all__ = [
     "hypotheses",
     "inquiries",
     "intervention_agreement",
+    "rated",
     "review_decisions",
     "review_ratings",
     "short",
@@ -298,26 +299,59 @@ def intervention_agreement(interventions: pd.DataFrame) -> tuple[pd.DataFrame, f
 # --- peer reviews and the agenda ---------------------------------------------------------
 
 
-def review_ratings(reviews: pd.DataFrame) -> pd.DataFrame:
-    """The client's ratings at each review, long form: ``held_on``, ``rating``, ``value``."""
+def rated(reviews: pd.DataFrame, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``reviews`` with the client's ratings (``ratings_*``) and ``client_view`` from the
+    client's own latest review rating linked to each review (``ratings``: the review-rating
+    frame); a review with none keeps its own legacy fields (data written by older versions,
+    when the practitioner recorded the client's ratings on the review)."""
+    if reviews.empty or ratings is None or ratings.empty:
+        return reviews
+    latest = (
+        ratings.dropna(subset=["review_id"])
+        .sort_values("rated_on", kind="stable")
+        .drop_duplicates("review_id", keep="last")
+        .set_index("review_id")
+    )
+    has = reviews["id"].isin(latest.index)
+    if not has.any():
+        return reviews
+    out = reviews.copy()
+    ids = out.loc[has, "id"]
+    for name in (*RATINGS, "client_view"):
+        out.loc[has, name] = latest[name].reindex(ids).to_numpy()
+    return out
+
+
+def review_ratings(reviews: pd.DataFrame, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The client's ratings at each review, long form: ``held_on``, ``rating``, ``value``.
+
+    Each review's ratings are the client's own (:func:`rated`); ratings the client has not
+    linked to a review are placed on the day they were given."""
     import pandas as pd
 
-    if reviews.empty:
+    reviews = rated(reviews, ratings)
+    wide = reviews[["held_on", *RATINGS]]
+    if ratings is not None and not ratings.empty:
+        loose = ratings[ratings["review_id"].isna()]
+        if not loose.empty:
+            loose = loose[["rated_on", *RATINGS]].rename(columns={"rated_on": "held_on"})
+            wide = loose if wide.empty else pd.concat([wide, loose], ignore_index=True)
+    if wide.empty:
         return pd.DataFrame(
             {"held_on": pd.Series([], dtype="datetime64[ns]"), "rating": [], "value": []}
         )
-    long = reviews[["held_on", *RATINGS]].melt(
-        id_vars="held_on", var_name="rating", value_name="value"
-    )
+    long = wide.melt(id_vars="held_on", var_name="rating", value_name="value")
     long = long.dropna(subset=["value"])
     long["rating"] = long["rating"].map(RATINGS)
     long["value"] = long["value"].astype("int64")
     return long.sort_values(["held_on", "rating"]).reset_index(drop=True)
 
 
-def review_decisions(reviews: pd.DataFrame) -> pd.DataFrame:
-    """Each review's continuation views and agreed outcome, oldest first."""
+def review_decisions(reviews: pd.DataFrame, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each review's continuation views and agreed outcome, oldest first (the client's view
+    their own, :func:`rated`)."""
     cols = ["held_on", "client_view", "practitioner_view", "agreed_outcome", "reason", "dissent"]
+    reviews = rated(reviews, ratings)
     return reviews.sort_values("held_on")[cols].reset_index(drop=True)
 
 

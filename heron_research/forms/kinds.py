@@ -51,6 +51,7 @@ from heron_research.records import (
     PERSON,
     PRACTITIONER_REACTION,
     PROJECTION_HYPOTHESIS,
+    REVIEW_RATING,
     Side,
     scoring,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "peer_review_form",
     "person_form",
     "practitioner_reaction_form",
+    "review_rating_form",
 ]
 
 CLIENT, PRACTITIONER = Side.CLIENT, Side.PRACTITIONER
@@ -258,6 +260,37 @@ def agenda_item_form(context: FormContext) -> RecordForm:
     )
 
 
+@form_for(REVIEW_RATING, side=CLIENT, tab="Review prep", order=45)
+def review_rating_form(context: FormContext) -> RecordForm:
+    """My ratings of the training for a peer review, and my view on continuing."""
+    V = m.ReviewRating
+    fields: list[Field] = [
+        field_for(
+            V,
+            "review_id",
+            ChoiceField,
+            options=lambda: entry_choices(context, PEER_REVIEW),
+            none_label="(not recorded yet)",
+        ),
+        field_for(V, "rated_on"),
+        GroupField(
+            "ratings", "My ratings (0-10)", fields_for(m.Ratings, *m.Ratings.model_fields)
+        ),
+        field_for(V, "client_view"),
+        field_for(V, "note", placeholder="optional"),
+        sharing_field(V),
+    ]
+    return RecordForm(
+        context,
+        V,
+        fields,
+        title="My ratings for the peer review",
+        intro="How the training is going for you, and whether you want to continue, change, "
+        "pause or end. Your own words for the review: your practitioner sees them but does "
+        "not write them. Pick the review once your practitioner has recorded it.",
+    )
+
+
 @form_for(CHECK_IN, side=CLIENT, tab="Check-in", order=50)
 def check_in_form(context: FormContext) -> RecordForm:
     """PHQ-9, GAD-7 or our wellbeing items; the score and band are shown after saving."""
@@ -425,13 +458,9 @@ def focus_decision_form(context: FormContext) -> RecordForm:
 @form_for(PEER_REVIEW, side=PRACTITIONER, tab="Peer review", order=21)
 def peer_review_form(context: FormContext) -> RecordForm:
     R = m.PeerReview
-    ratings = GroupField(
-        "ratings", "The client's ratings (0-10)", fields_for(m.Ratings, *m.Ratings.model_fields)
-    )
     fields: list[Field] = [
         *fields_for(R, "held_on", "period_start", "period_end"),
-        ratings,
-        *fields_for(R, "client_view", "practitioner_view", "agreed_outcome", "reason"),
+        *fields_for(R, "practitioner_view", "agreed_outcome", "reason"),
         *fields_for(R, "dissent", "next_review_on"),
         sharing_field(R),
     ]
@@ -440,8 +469,9 @@ def peer_review_form(context: FormContext) -> RecordForm:
         R,
         fields,
         title="Peer review",
-        intro="The client's agenda comes first. Record the client's ratings, both views on "
-        "continuing, the agreed outcome and any dissent.",
+        intro="The client's agenda comes first. Record your view on continuing, the agreed "
+        "outcome and any dissent. The client gives their own ratings and view on continuing "
+        "in their workbook.",
     )
 
 

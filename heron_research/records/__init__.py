@@ -31,6 +31,7 @@ from heron_research.records.models import (
     PRACTITIONER_REACTION,
     PROJECTION_HYPOTHESIS,
     RELATIONSHIPS,
+    REVIEW_RATING,
     AgendaItem,
     AgendaResponse,
     CheckIn,
@@ -49,6 +50,7 @@ from heron_research.records.models import (
     ProjectionHypothesis,
     Ratings,
     Reflection,
+    ReviewRating,
     SelfManagement,
 )
 
@@ -68,6 +70,7 @@ __all__ = [
     "PROJECTION_HYPOTHESIS",
     "RECORD_TYPES",
     "RELATIONSHIPS",
+    "REVIEW_RATING",
     "AgendaItem",
     "AgendaResponse",
     "CheckIn",
@@ -91,6 +94,7 @@ __all__ = [
     "Record",
     "Reflection",
     "ReportScope",
+    "ReviewRating",
     "SelfManagement",
     "Sharing",
     "Side",

@@ -32,6 +32,7 @@ __all__ = [
     "PRACTITIONER_REACTION",
     "PROJECTION_HYPOTHESIS",
     "RELATIONSHIPS",
+    "REVIEW_RATING",
     "AgendaItem",
     "AgendaResponse",
     "CheckIn",
@@ -50,6 +51,7 @@ __all__ = [
     "ProjectionHypothesis",
     "Ratings",
     "Reflection",
+    "ReviewRating",
     "SelfManagement",
 ]
 
@@ -63,6 +65,7 @@ FOCUS_DECISION = "focus_decision"
 AGENDA_ITEM = "agenda_item"
 AGENDA_RESPONSE = "agenda_response"
 PEER_REVIEW = "peer_review"
+REVIEW_RATING = "review_rating"
 PRACTITIONER_REACTION = "practitioner_reaction"
 INTERVENTION = "intervention"
 CHECK_IN = "check_in"
@@ -552,7 +555,9 @@ class Ratings(SubRecord):
 
 
 class PeerReview(_Dated):
-    """A peer-review session: ratings, both views on continuing, and the agreed outcome."""
+    """A peer-review session as the practitioner records it: the period, the practitioner's
+    view on continuing, the agreed outcome and any dissent. The client's ratings and view
+    are the client's own record (a :class:`ReviewRating` linked to the review)."""
 
     kind: ClassVar[str] = PEER_REVIEW
     facts: ClassVar[KindFacts] = KindFacts(
@@ -568,8 +573,13 @@ class PeerReview(_Dated):
     held_on: date = Field(default_factory=date.today, title="Date of the review")
     period_start: date = Field(title="Period covered: from")
     period_end: date = Field(title="Period covered: to")
-    ratings: Ratings = Field(default_factory=Ratings, title="My ratings")
-    client_view: Outcome | None = Field(default=None, title="Client's view on continuing")
+    # The client's part lived on the review before it had its own record (a ReviewRating).
+    # Kept so that older workbooks and exports stay readable; no form writes these any
+    # more, and readers prefer the client's own rating linked to the review.
+    ratings: Ratings = Field(default_factory=Ratings, title="My ratings", description=_LEGACY)
+    client_view: Outcome | None = Field(
+        default=None, title="Client's view on continuing", description=_LEGACY
+    )
     practitioner_view: Outcome | None = Field(
         default=None, title="Practitioner's view on continuing"
     )
@@ -588,6 +598,35 @@ class PeerReview(_Dated):
 
     def describe(self) -> str:
         return f"the peer review of {self.held_on:%d %b %Y}"
+
+
+class ReviewRating(_Dated):
+    """The client's own ratings of the training for a peer review, and their view on
+    continuing. Linked to the review when the client picks it (they may rate before the
+    practitioner has recorded it)."""
+
+    kind: ClassVar[str] = REVIEW_RATING
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="review rating",
+        plural="review ratings",
+        writers=CLIENT,
+        report=ReportScope.HISTORY,
+        research_table="review_ratings",
+    )
+    when_field: ClassVar[str | None] = "rated_on"
+
+    sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
+    review_id: str | None = Field(default=None, title="The review it is for", max_length=64)
+    rated_on: date = Field(default_factory=date.today, title="Date")
+    ratings: Ratings = Field(default_factory=Ratings, title="My ratings")
+    client_view: Outcome | None = Field(default=None, title="My view on continuing")
+    note: str = Field(default="", title="Note")
+
+    def describe(self) -> str:
+        said = [f"overall {self.ratings.overall}"] if self.ratings.overall is not None else []
+        said += [self.client_view] if self.client_view else []
+        words = f" ({', '.join(said)})" if said else ""
+        return f"your review ratings of {self.rated_on:%d %b %Y}{words}"
 
 
 class PractitionerReaction(_Dated):

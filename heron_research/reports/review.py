@@ -28,6 +28,7 @@ from heron_research.records.models import (
     PERSON,
     PRACTITIONER_REACTION,
     PROJECTION_HYPOTHESIS,
+    REVIEW_RATING,
 )
 from heron_research.records.scoring import INSTRUMENTS, SAFETY_NOTE
 from heron_research.reports.common import chart, cover_body, day, open_report, plural
@@ -536,19 +537,20 @@ def practitioner(ctx: ReportContext) -> Body:
     REVIEW,
     "past-reviews",
     "Past peer reviews",
-    needs=(PEER_REVIEW,),
+    needs=(PEER_REVIEW, REVIEW_RATING),
     empty="This is the first peer review.",
 )
 def past_reviews(ctx: ReportContext) -> Body:
-    """Ratings at earlier peer reviews, and the continuation decisions."""
-    reviews = ctx.frame(PEER_REVIEW)
+    """My ratings at earlier peer reviews (my own review ratings), and the continuation
+    decisions."""
+    reviews, mine = ctx.frame(PEER_REVIEW), ctx.frame(REVIEW_RATING)
     if reviews.empty:
         return None
     parts: list[Any] = []
-    ratings = progress.review_ratings(reviews)
+    ratings = progress.review_ratings(reviews, mine)
     if not ratings.empty:
         parts.append(chart(charts.review_ratings, ratings, "My ratings at each review (0-10)"))
-    decisions_ = progress.review_decisions(reviews)
+    decisions_ = progress.review_decisions(reviews, mine)
     rows = [
         (
             day(r.held_on),

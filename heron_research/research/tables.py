@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from heron_research.records import (
     AGENDA_RESPONSE,
+    REVIEW_RATING,
     AgendaItem,
     AgendaResponse,
     CheckIn,
@@ -32,6 +33,8 @@ from heron_research.records import (
     PeerReview,
     Person,
     ProjectionHypothesis,
+    Ratings,
+    ReviewRating,
     allowed_values,
     record_types,
 )
@@ -345,6 +348,24 @@ DECISIONS = kind_table(
     fields("topic", "proposed_by", "decided_by", "decision", "notes"),
 )
 
+def _clients_part(path: tuple[str, ...]) -> Getter:
+    """A review's client rating (``path``: ``("ratings", "focus")``) or view on continuing
+    from the client's latest review rating linked to it and shared for research, or from the
+    review itself if there is none (the review held them in workbooks written by older
+    versions)."""
+
+    def get(r: dict[str, Any], i: Any, c: Context) -> Any:
+        linked = c.linked(REVIEW_RATING, "review_id", r["id"])
+        value: Any = linked[-1] if linked else r
+        for part in path:
+            value = value[part]
+        return value
+
+    return get
+
+
+_MINE = " From the client's own review rating linked to the review, if there is one."
+
 REVIEWS = kind_table(
     PeerReview,
     "review_id",
@@ -353,8 +374,23 @@ REVIEWS = kind_table(
     day("period_start_day", "period_start", "Start of the period reviewed"),
     day("period_end_day", "period_end", "End of the period reviewed"),
     day("next_review_day", "next_review_on", "The next review planned (empty if none)"),
-    group("ratings", lambda title: f"The client's rating “{title}”."),
-    fields("client_view", "practitioner_view", "agreed_outcome"),
+    *(
+        model_column(
+            Ratings,
+            name,
+            _clients_part(("ratings", name)),
+            column=f"ratings_{name}",
+            describe=lambda title: f"The client's rating “{title}”." + _MINE,
+        )
+        for name in Ratings.model_fields
+    ),
+    model_column(
+        ReviewRating,
+        "client_view",
+        _clients_part(("client_view",)),
+        description="The client's view on continuing." + _MINE,
+    ),
+    fields("practitioner_view", "agreed_outcome"),
     Column(
         "has_dissent",
         "boolean",
@@ -363,6 +399,18 @@ REVIEWS = kind_table(
         required=True,
     ),
     fields("reason", "dissent"),
+)
+
+REVIEW_RATINGS = kind_table(
+    ReviewRating,
+    "rating_id",
+    "Review ratings",
+    "The client's own ratings of the training (0-10) and view on continuing, each for a "
+    "peer review (the reviews table takes its ratings from the latest linked to it).",
+    ref("review_id", "review"),
+    group("ratings", lambda title: f"The client's rating “{title}”."),
+    fields("client_view", description="The client's view on continuing."),
+    "note",
 )
 
 
@@ -499,6 +547,7 @@ _BY_KIND: tuple[Table, ...] = (
     CYCLE_EPISODES,
     DECISIONS,
     REVIEWS,
+    REVIEW_RATINGS,
     AGENDA_ITEMS,
     AGENDA_RESPONSES,
     CHECK_INS,

@@ -23,6 +23,7 @@ from heron_research.records import (
     Record,
     Reflection,
     ReportScope,
+    ReviewRating,
     Sharing,
     Side,
     SubRecord,
@@ -252,3 +253,48 @@ def test_agenda_items_take_their_state_from_the_latest_response_shared(tmp_path:
     assert responses["response"] == ["first go", "done"]  # by date
     assert responses["item_id"] == [answered.id, answered.id]
     assert responses["review_id"] == [review.id, None]
+
+
+def test_reviews_take_the_clients_ratings_from_their_own_linked_rating(tmp_path: Path) -> None:
+    """reviews.ratings_* and client_view keep their meaning now that the client rates in a
+    record of their own: the latest linked rating shared for research, else what older
+    versions wrote on the review; every shared rating has its own row."""
+    R, P = Sharing.RESEARCH, Sharing.PRACTITIONER
+
+    def review(day: int, **fields: object) -> PeerReview:
+        return PeerReview(
+            sharing=R,
+            held_on=date(2025, 3, day),
+            period_start=date(2025, 3, 1),
+            period_end=date(2025, 3, day),
+            **fields,
+        )
+
+    rated, hidden = review(10), review(20)
+    legacy = review(27, ratings={"focus": 3}, client_view="pause")
+    records = [
+        consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+        rated,
+        hidden,
+        legacy,
+        ReviewRating(
+            sharing=R, review_id=rated.id, rated_on=date(2025, 3, 10), ratings={"focus": 8}
+        ),
+        ReviewRating(
+            sharing=P, review_id=hidden.id, rated_on=date(2025, 3, 20), ratings={"focus": 1}
+        ),
+        ReviewRating(
+            sharing=R, rated_on=date(2025, 3, 28), ratings={"overall": 6}, client_view="end"
+        ),
+    ]
+    path = build_workbook(tmp_path / "w.heron", records)
+    with Workbook.open(path, readonly=True, clock=lambda: AS_OF) as wb:
+        data, code = extract(wb)
+    assert code == "included" and data is not None
+    reviews = data.tables["reviews"]
+    assert reviews["review_id"] == [rated.id, hidden.id, legacy.id]
+    assert reviews["ratings_focus"] == [8, None, 3]
+    assert reviews["client_view"] == [None, None, "pause"]
+    mine = data.tables["review_ratings"]
+    assert mine["review_id"] == [rated.id, None]
+    assert (mine["ratings_overall"], mine["client_view"]) == ([None, 6], [None, "end"])
