@@ -74,28 +74,61 @@ def demo(out_dir: Path, seed: int, years: float) -> None:
 @click.argument("workbook", type=_PATH)
 @click.option("--out", type=_PATH, help="Export file (default: WORKBOOK with .json).")
 @click.option("--force", is_flag=True, help="Replace the export file if it exists.")
-def export(workbook: Path, out: Path | None, force: bool) -> None:
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Your own backup: encrypt the export with a passphrase you are asked for "
+    "(age; default file WORKBOOK.json.age). Not for sharing: use `share` for that.",
+)
+def export(workbook: Path, out: Path | None, force: bool, encrypt: bool) -> None:
     """Export the whole workbook (every entry and its history) as portable JSON."""
     from heron_research.workbook import Workbook
     from heron_research.workbook.portable import write_export
 
-    out = out or workbook.with_suffix(".json")
+    out = out or workbook.with_suffix(".json.age" if encrypt else ".json")
     if out.exists() and not force:
         raise click.ClickException(f"{out} already exists; use --force to replace it")
+    secret = _passphrase(confirm=True) if encrypt else ""
     with Workbook.open(workbook) as wb:
-        write_export(wb, out)
+        if encrypt:
+            from heron_research.exchange.backup import write_backup
+
+            write_backup(wb, out, secret)
+        else:
+            write_export(wb, out)
         wb.log_event("exported", out.name)
-    click.echo(f"Exported {workbook} to {out} (only you can read it).")
+    sealed = ", encrypted with your passphrase" if encrypt else ""
+    click.echo(f"Exported {workbook} to {out} (only you can read it{sealed}).")
+
+
+def _passphrase(*, confirm: bool) -> str:
+    """The backup passphrase, asked for without echo (read from standard input when it is
+    not a terminal, one line, so a script can pipe it)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
 @cli.command(name="import")
 @click.argument("export_file", metavar="EXPORT", type=_PATH)
 @click.argument("workbook", type=_PATH)
 def import_(export_file: Path, workbook: Path) -> None:
-    """Make a new WORKBOOK from a portable JSON EXPORT."""
+    """Make a new WORKBOOK from a portable JSON EXPORT (or from your encrypted backup,
+    asking for its passphrase)."""
+    from heron_research.exchange.backup import AGE_MAGIC, import_backup
     from heron_research.workbook.portable import import_json
 
-    with import_json(export_file, workbook) as wb:
+    try:
+        with export_file.open("rb") as fh:
+            encrypted = fh.read(len(AGE_MAGIC)) == AGE_MAGIC
+    except OSError:
+        encrypted = False  # import_json says what is wrong with the file
+    opened = (
+        import_backup(export_file, workbook, _passphrase(confirm=False))
+        if encrypted
+        else import_json(export_file, workbook)
+    )
+    with opened as wb:
         wb.log_event("imported", export_file.name)
         total = sum(wb.counts().values())
     click.echo(f"Imported {total} entries from {export_file} into {workbook}.")

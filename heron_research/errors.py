@@ -34,6 +34,7 @@ that this tree is the classes' real tree, names, parents and builtins, both ways
         │   └── KeyFileExposedError (PermissionError)  readable by others; says the chmod
         ├── RecipientError (ValueError)        not a valid age recipient (age1...)
         ├── ShareError                         a bundle could not be made (no recipient or key)
+        ├── BackupPassphraseError (ValueError)  too short, or it does not open the backup
         └── BundleError (ValueError)           a bundle that cannot be opened or used
             ├── NotABundleError                not an age file, or an age file but no bundle
             ├── BundleKeyError (PermissionError)  none of the keys given opens it
@@ -62,6 +63,7 @@ from pathlib import Path
 
 __all__ = [
     "BATCH_REASONS",
+    "BackupPassphraseError",
     "BatchReason",
     "BundleDamagedError",
     "BundleError",
@@ -330,6 +332,10 @@ class KeyFileExposedError(KeyFileError, PermissionError):
 
 class RecipientError(ExchangeError, ValueError):
     """Text that is not a valid age X25519 recipient (``age1...``)."""
+
+
+class BackupPassphraseError(ExchangeError, ValueError):
+    """A backup's passphrase is too short, or does not open the backup."""
 
 
 class ShareError(ExchangeError):
