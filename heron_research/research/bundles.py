@@ -203,7 +203,7 @@ class BundleReader:
                 source,
             )
         self.document = document
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._read_clock = clock or (lambda: datetime.now(UTC))
         self._records: dict[str, BundleRecord] = {}
         self._by_kind: dict[str, list[tuple[str, StoredRow]]] = {}
         for entry in document.records:
@@ -238,7 +238,7 @@ class BundleReader:
         return self.document.provenance.created_at
 
     def now(self) -> datetime:
-        return self._clock()
+        return self._read_clock()
 
     def gate(self) -> GateDecision:
         """The consent gate on the consent in force when the bundle was made."""
