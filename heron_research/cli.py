@@ -234,6 +234,13 @@ def report(
     "--key-file", required=True, type=_PATH, help="The study key: a private file (chmod 600)."
 )
 @click.option(
+    "--identity-file",
+    "identity_files",
+    multiple=True,
+    type=_PATH,
+    help="The study's age key, which opens research bundles (private; repeat for several).",
+)
+@click.option(
     "--scheduler", metavar="ADDRESS", help="Run on an existing Dask cluster, e.g. tcp://host:8786."
 )
 @click.option(
@@ -258,12 +265,14 @@ def batch(
     inputs: tuple[Path, ...],
     out: Path,
     key_file: Path,
+    identity_files: tuple[Path, ...],
     scheduler: str | None,
     workers: int | None,
     free_text: str,
     k: int,
 ) -> None:
-    """Anonymise consented workbooks (files, JSON exports or folders) into a research dataset.
+    """Anonymise consented workbooks (files, JSON exports, research bundles or folders of
+    them) into a research dataset.
 
     Only workbooks whose research consent is in force, and in them only entries shared for
     research, are used. Each input is opened read-only; one that cannot be read is listed
@@ -271,11 +280,12 @@ def batch(
     """
     from contextlib import ExitStack
 
-    from heron_research.research import BatchProgress, load_study_key, run_batch
+    from heron_research.research import BatchProgress, load_identities, load_study_key, run_batch
 
     if scheduler and workers:
         raise click.UsageError("use --scheduler or --workers, not both")
     key = load_study_key(key_file)
+    identities = load_identities(identity_files)
     with ExitStack() as stack:
         bars: list[click.progressbar[int]] = []
 
@@ -289,6 +299,7 @@ def batch(
             inputs,
             out,
             key=key,
+            identities=identities,
             free_text="scrubbed" if free_text == "scrubbed" else "none",
             k=k,
             scheduler=scheduler,

@@ -413,7 +413,7 @@ BATCH_REASONS: dict[str, BatchReason] = {
     ),
     "newer_format": BatchReason(
         "made by a newer heron-research; upgrade heron-research to read it",
-        (NewerWorkbookError,),
+        (NewerWorkbookError, NewerBundleError),
     ),
     "older_format": BatchReason(
         "made by an older heron-research; open it once with heron-research (for example "
@@ -425,6 +425,25 @@ BATCH_REASONS: dict[str, BatchReason] = {
     ),
     "invalid_export": BatchReason(
         "the JSON file is not a valid heron-research workbook export", (ExportFormatError,)
+    ),
+    "bundle_key": BatchReason(
+        "a bundle that none of the study's keys (--identity-file) opens: it was shared to "
+        "another recipient, or its header was damaged",
+        (BundleKeyError,),
+    ),
+    "damaged_bundle": BatchReason(
+        "the bundle is damaged: cut short or changed after it was written", (BundleDamagedError,)
+    ),
+    "not_a_bundle": BatchReason(
+        "an age-encrypted file that holds no heron-research bundle", (NotABundleError,)
+    ),
+    "invalid_bundle": BatchReason(
+        "the bundle's document does not match the bundle format", (BundleError,)
+    ),
+    "not_research_bundle": BatchReason(
+        "a bundle for a practitioner, not for research: only bundles shared with the study "
+        "(share --to research) enter a dataset",
+        (BundleWorkbookError,),
     ),
     "changed": BatchReason(
         "the file changed while it was being read (is someone using it?); try again",

@@ -23,9 +23,11 @@ What goes in is decided by :func:`heron_research.visibility.visible_levels` thro
 current versions only (no history, so no earlier version that was private then), no
 deleted record. ``people`` holds only the register entries those records refer to that
 the audience may also see. A research bundle holds only kinds that enter the research
-dataset, with free text left out (``free_text: "none"``) or scrubbed here, on the client's
-machine (``"scrubbed"``); its ``people`` is empty and ``relationships`` gives, for each
-person its records refer to, the relationship the dataset's columns carry (never a name).
+dataset, with free text left out (``free_text: "none"``: a field that holds text holds
+:data:`LEFT_OUT` instead, so that whether something was written, which the dataset counts,
+still goes) or scrubbed here, on the client's machine (``"scrubbed"``); its ``people`` is
+empty and ``relationships`` gives, for each person its records refer to (deleted from the
+register or not), the relationship the dataset's columns carry (never a name).
 
 The document is compact JSON with sorted keys, encrypted with age (X25519) to the
 recipient and to the client's own key; the stock ``age -d -i IDENTITY`` opens it.
@@ -77,6 +79,7 @@ __all__ = [
     "AUDIENCES",
     "FORMAT",
     "FORMAT_VERSION",
+    "LEFT_OUT",
     "BundleContents",
     "BundleDocument",
     "BundleRecord",
@@ -96,6 +99,9 @@ FORMAT_VERSION = 1
 AUDIENCES = (Audience.PRACTITIONER, Audience.RESEARCH)
 #: ``kept``: all text (practitioner); ``none``/``scrubbed``: a research bundle's free text.
 FreeText = Literal["kept", "none", "scrubbed"]
+#: What a research bundle without free text holds in a field that held text (an empty
+#: field stays as it was): the dataset's flags (a dissent recorded) still see it.
+LEFT_OUT = "[left out]"
 #: Settings key: the ids of records this workbook received from the practitioner.
 RECEIVED_SETTING = "exchange.received.practitioner"
 
@@ -268,7 +274,8 @@ def _apply_text(data: dict[str, Any], tree: TextTree, scrub: Callable[[str], str
             continue
         if sub is True:
             if scrub is None:
-                del data[name]
+                if data[name]:
+                    data[name] = LEFT_OUT
             elif isinstance(data[name], str):
                 data[name] = scrub(data[name])
             continue
@@ -399,7 +406,8 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
     people: list[dict[str, Any]] = []
     relationships: dict[str, str] = {}
     if research:
-        for stored in wb.records(PERSON):  # relationships only, whatever the person's sharing
+        # relationships only, whatever the person's sharing, and of people since deleted
+        for stored in wb.records(PERSON, include_deleted=True):
             if stored.id in refs:
                 relationships[stored.id] = str(getattr(stored.record, "relationship", "other"))
     else:
