@@ -61,8 +61,12 @@ KEY_FILE = "my-key.txt"
 
 
 def key_folder(workbook_path: Path) -> Path:
-    """The private folder beside the workbook where the tab makes the client's key."""
-    return workbook_path.parent / f"{workbook_path.stem}-keys"
+    """The private folder beside the workbook where the tab makes the client's key.
+
+    Its name starts with a dot, so the lab neither lists nor serves it (like the workbook
+    file, the key is not a file to open in JupyterLab).
+    """
+    return workbook_path.parent / f".{workbook_path.stem}-keys"
 
 
 def bundle_name(workbook_path: Path, audience: Audience, sequence: int) -> str:
@@ -281,8 +285,8 @@ class SharePage:
         path = self.identity.get().strip()
         if not path:
             self.key_info.value = (
-                "<p>You have no key yet. <b>Make my key</b> makes one in a private folder "
-                "beside your workbook.</p>"
+                "<p>You have no key yet. <b>Make my key</b> makes one in a private (hidden) "
+                "folder beside your workbook.</p>"
             )
             return
         problem, public = self._check_identity(path)
@@ -317,7 +321,11 @@ class SharePage:
         if problem:
             self.identity.show_problem(problem)
             return None
-        wb.set_setting(IDENTITY_SETTING, str(path))
+        try:
+            wb.set_setting(IDENTITY_SETTING, str(path))
+        except HeronError as exc:
+            self.identity.show_problem(f"Your key is in {path}, but it was not remembered: {exc}")
+            return None
         self._show_key()
         made = "Found the key you made earlier" if found else "Made your key"
         self.status.value = _status_html(
