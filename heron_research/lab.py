@@ -76,8 +76,11 @@ c.HistoryManager.hist_file = ":memory:"
 
 #: JupyterLab settings defaults for the lab: nothing fetched from the internet, no prompt
 #: asking to (the installation's own overrides.json still wins where it says otherwise).
+#: Widget messages go to the kernel's main shell, not to subshells (JupyterLab 4.6's default
+#: runs them in another thread, where the forms' workbook connection cannot be used).
 _LAB_OVERRIDES: dict[str, dict[str, Any]] = {
-    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/apputils-extension:kernels-settings": {"commsOverSubshells": "disabled"},
 }
 
 #: Not listed in the lab's file browser (Jupyter's defaults, then the workbook's own files:

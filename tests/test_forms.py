@@ -38,6 +38,7 @@ from heron_research.records import (
     EMOTION_EPISODE,
     PEER_REVIEW,
     PERSON,
+    RECORD_TYPES,
     CoCounsellingSession,
     ConsentEntry,
     EmotionEpisode,
@@ -47,6 +48,7 @@ from heron_research.records import (
     ProjectionHypothesis,
     Side,
     allowed_values,
+    record_type,
 )
 from heron_research.records.scoring import SAFETY_NOTE
 from heron_research.workbook import Workbook
@@ -629,19 +631,30 @@ APPS = {Side.CLIENT: workbook_app, Side.PRACTITIONER: practitioner_app}
 @pytest.mark.parametrize("side", list(Side))
 def test_each_app_is_built_from_the_registered_forms(wb: Workbook, side: Side) -> None:
     app = APPS[side](wb)
-    tabs = FORMS.tabs(side)
-    assert list(app.tabs.titles) == [title for title, _ in tabs] + ["Recent"]
-    for page, (_, registrations) in zip(app.tabs.children, tabs, strict=False):
-        assert list(page.children) == [app.forms[r.kind].widget for r in registrations]
+    layout = FORMS.layout(side)
+    assert list(app.tabs.titles) == [title for title, _ in layout] + ["Recent"]
+    for tab, (title, content) in zip(app.tabs.children, layout, strict=False):
+        if isinstance(content, list):
+            assert list(tab.children) == [app.forms[r.kind].widget for r in content]
+        else:
+            assert tab is app.pages[title].widget
+    assert list(app.pages) == [p.tab for p in FORMS.pages(side)]
     registered = FORMS.forms(side)
     assert list(app.forms) == [r.kind for r in registered]
     in_recent = [r.kind for r in registered if r.not_in_recent is None]
     assert list(app.recent.forms) == in_recent
     assert [app.recent.forms[k] for k in in_recent] == [app.forms[k] for k in in_recent]
-    words = [label for label, _ in app.recent.kind.options]
-    assert words == [
-        r.record_type.facts.plural.capitalize() for r in registered if r.kind in in_recent
+    # the client's Recent also lists, read-only, what only the practitioner writes there
+    other = {Side.CLIENT: Side.PRACTITIONER, Side.PRACTITIONER: None}[side]
+    shown = {r.kind for r in registered}
+    read_only = [
+        kind
+        for kind, cls in RECORD_TYPES.items()
+        if other is not None and kind not in shown and cls.facts.written_by(other)
     ]
+    assert app.recent.read_only == read_only
+    words = [label for label, _ in app.recent.kind.options]
+    assert words == [record_type(k).facts.plural.capitalize() for k in [*in_recent, *read_only]]
 
 
 def test_the_tabs_keep_their_titles_and_order() -> None:
@@ -655,6 +668,8 @@ def test_the_tabs_keep_their_titles_and_order() -> None:
         "Consent",
         "Co-counselling",
     ]
+    assert [title for title, _ in FORMS.layout(Side.CLIENT)][-1] == "Share"
+    assert FORMS.pages(Side.PRACTITIONER) == []
     practitioner = FORMS.tabs(Side.PRACTITIONER)
     assert [title for title, _ in practitioner] == [
         "Decisions",

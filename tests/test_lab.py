@@ -365,6 +365,16 @@ def test_the_lab_fetches_no_news(server: LabServer) -> None:
     assert "--LabApp.news_url=None" in server.argv
 
 
+def test_widget_messages_go_to_the_kernels_main_shell(server: LabServer) -> None:
+    """A button's handler runs in the thread that made the form (and its workbook
+    connection), not in a subshell thread."""
+    plugin = "@jupyterlab/apputils-extension:kernels-settings"
+    status, body = server.request(f"lab/api/settings/{plugin}")
+    assert status == 200
+    properties = json.loads(body)["schema"]["properties"]
+    assert properties["commsOverSubshells"]["default"] == "disabled"
+
+
 def test_server_process_is_as_planned(server: LabServer) -> None:
     cmdline = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")[:-1]
     argv = [os.fsdecode(a) for a in cmdline]
