@@ -587,8 +587,8 @@ class Workbook:
                 raise WorkbookError(
                     f"id {record.id} belongs to a {kind}, not a {record.kind}", self.path
                 )
+            self._refuse_other_side(kind, written_by, self.side if side is None else Side(side))
             writer = self._writer(kind, side, new=False)
-            self._refuse_other_side(kind, written_by, writer)
             if expected_revision is not None and expected_revision != current:
                 raise WorkbookError(
                     f"this {kind.replace('_', ' ')} was changed elsewhere since it was opened "
