@@ -204,9 +204,9 @@ class Workbook:
         side = Side(side)
         if (side is Side.PRACTITIONER) != (client_workbook_id is not None):
             raise ValueError("a practice workbook, and only one, is bound to a client workbook id")
-        meta = {"side": side.value}
+        meta: dict[str, str] = {}  # a client's workbook: no side in meta means the client's
         if client_workbook_id is not None:
-            meta["client_workbook_id"] = client_workbook_id
+            meta = {"side": side.value, "client_workbook_id": client_workbook_id}
 
         def exists() -> WorkbookExistsError:
             return WorkbookExistsError(f"{path} already exists; choose another name", path)
@@ -1040,12 +1040,9 @@ class Workbook:
         with self.atomic():
             if self._db.execute("SELECT count(*) FROM records").fetchone()[0]:
                 raise WorkbookError(f"{self.path} is not empty; import into a new workbook")
-            meta = {
-                "workbook_id": rows.workbook_id,
-                "created_at": rows.created_at,
-                "side": Side(rows.side).value,
-            }
+            meta = {"workbook_id": rows.workbook_id, "created_at": rows.created_at}
             if rows.client_workbook_id is not None:
+                meta["side"] = Side(rows.side).value
                 meta["client_workbook_id"] = rows.client_workbook_id
             self._db.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)"

@@ -454,3 +454,19 @@ def test_the_same_or_an_older_bundle_changes_nothing_and_says_so(
     later = receive(to_practitioner(client, keys, tmp_path / "b2.age"), practice)
     assert isinstance(later, ReceiveResult) and later.applied and later.sequence == 2
     assert not receive(tmp_path / "b1.age", practice).applied
+
+
+def test_lab_opens_the_practitioners_app_on_a_practice_workbook(
+    client: Path, keys: Keys, tmp_path: Path
+) -> None:
+    from heron_research.lab import prepare_lab
+
+    practice = tmp_path / "practice.heron"
+    receive(
+        to_practitioner(client, keys, tmp_path / "b1.age"), practice, identity=keys.practitioner
+    )
+    made = prepare_lab(practice)
+    text = made.notebook.read_text(encoding="utf-8")
+    assert made.created and "Practitioner's notes" in text and "practitioner_app" in text
+    assert "practice.heron" in text  # its parameter: the practice workbook beside it
+    assert "Practitioner's notes" not in prepare_lab(client).notebook.read_text(encoding="utf-8")
