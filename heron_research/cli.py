@@ -16,7 +16,7 @@ import click
 
 from heron_research._version import __version__
 from heron_research.errors import HeronError
-from heron_research.exchange.cli import keys, share
+from heron_research.exchange.cli import keys, receive, share
 
 __all__ = ["cli", "main"]
 
@@ -324,6 +324,7 @@ def cohort_report(dataset: Path, out: Path | None, keep_notebook: bool) -> None:
 
 cli.add_command(keys)  # issue 12: exchange between people
 cli.add_command(share)
+cli.add_command(receive)
 
 
 def _os_error_line(exc: OSError) -> str:

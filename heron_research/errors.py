@@ -17,6 +17,7 @@ that this tree is the classes' real tree, names, parents and builtins, both ways
     │   ├── WorkbookBusyError (TimeoutError)  another program held the lock too long
     │   ├── WorkbookReadOnlyError (PermissionError)  opened read-only, or the file or disk refuses
     │   │   └── OlderWorkbookError           an older format, to upgrade, but opened read-only
+    │   ├── OtherSideError (PermissionError)  a record the other side writes: only they change it
     │   └── RecordNotFoundError (KeyError)
     ├── ExportFormatError (ValueError)      a portable JSON export that does not match its schema
     ├── ReportError                         a report could not be made
@@ -87,6 +88,7 @@ __all__ = [
     "NotABundleError",
     "NotAWorkbookError",
     "OlderWorkbookError",
+    "OtherSideError",
     "RecipientError",
     "RecordNotFoundError",
     "RecordValidationError",
@@ -230,6 +232,12 @@ class OlderWorkbookError(WorkbookReadOnlyError):
             "without read-only to upgrade it",
             path,
         )
+
+
+class OtherSideError(WorkbookError, PermissionError):
+    """A write a side may not make: a record the other side wrote (only its writer edits or
+    deletes it; their next bundle brings their changes), a kind that side does not write,
+    or a client entry written into a practice workbook."""
 
 
 class RecordNotFoundError(WorkbookError, KeyError):

@@ -124,9 +124,17 @@ def test_another_seed_gives_another_workbook(tmp_path: Path, quarter: Demo) -> N
 #: --seed N``, then ``heron-research export D/demo.heron --out F --force``). The export names
 #: the package version (``exported_by``): a version bump needs digests made afresh, from
 #: code whose demo is known to be unchanged.
+#:
+#: Made afresh for export format 2 (issue 12: every entry names its writing side, the
+#: workbook its own): with the sides, ``withheld`` and the workbook's ``side``,
+#: ``client_workbook_id`` and ``received`` taken out, and format 1 and schema 2 put back,
+#: each export equals the format-1 reference before the change, so the story is the same;
+#: the practitioner's entries (peer reviews, reactions, interventions, the agenda items they
+#: raised, the focus decisions not taken by the client alone) now say the practitioner
+#: wrote them.
 REFERENCE_EXPORTS = {
-    7: "5fbc5e2e92067ff81b1e6e77bf8e3885572c0870c43028eb50873f5f94695d03",
-    11: "c058cb94fb8054aca8726e78b6c647bd808689f73035f48b5f0fa5afbf737c91",
+    7: "b4894e2df2a617480577223f6d7887b131d28de506f9164869221e74c2efcdf0",
+    11: "c50d9a0b95a37d46973e3f1d3c89e44c66c2e92535ea6d7e2153c38f11c70d98",
 }
 
 

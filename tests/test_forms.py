@@ -534,7 +534,15 @@ def test_practitioner_answers_an_agenda_item(wb: Workbook) -> None:
 def test_practitioner_never_sees_private_entries(wb: Workbook) -> None:
     consented(wb)
     wb.save(Person(alias="Secret friend", sharing="private"))
-    wb.save(Person(alias="Shared boss", sharing="practitioner"))
+    boss = wb.save(Person(alias="Shared boss", sharing="practitioner")).record
+    wb.save(  # the practitioner sees a person named in an entry they see
+        EmotionEpisode(
+            situation="the boss again",
+            emotions=[{"emotion": "anger", "intensity": 4}],
+            people=[boss.id],
+            sharing="practitioner",
+        )
+    )
     wb.save(
         EmotionEpisode(situation="private diary", emotions=[{"emotion": "shame", "intensity": 9}])
     )
@@ -542,7 +550,7 @@ def test_practitioner_never_sees_private_entries(wb: Workbook) -> None:
     app.recent.kind.value = "focus_decision"
     seen = FormContext(wb, audience="practitioner")
     assert [s.record.alias for s in seen.records("person")] == ["Shared boss"]
-    assert seen.records("emotion_episode") == []
+    assert [s.record.situation for s in seen.records("emotion_episode")] == ["the boss again"]
     assert app.recent.show_deleted.layout.display == "none"
 
 
