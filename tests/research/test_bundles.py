@@ -23,7 +23,7 @@ from research_helpers import AS_OF, Participant, digests
 from heron_research.cli import main
 from heron_research.demo import generate_demo
 from heron_research.errors import KeyFileError, KeyFileExposedError
-from heron_research.exchange.bundle import build_bundle, encrypt_bundle
+from heron_research.exchange.bundle import FORMAT_VERSION, build_bundle, encrypt_bundle
 from heron_research.exchange.keys import load_identity, new_identity
 from heron_research.exchange.share import share
 from heron_research.principles import current_principles
@@ -245,7 +245,9 @@ def refusals(
 
     with Workbook.open(cohort / "workbooks" / "helper.heron", readonly=True) as wb:
         document = build_bundle(wb, Audience.RESEARCH, sequence=1).document
-    (folder / "newer.age").write_bytes(_sealed({**document, "format_version": 2}, study[1]))
+    (folder / "newer.age").write_bytes(
+        _sealed({**document, "format_version": FORMAT_VERSION + 1}, study[1])
+    )
     expected["newer.age"] = "newer_format"
     (folder / "not-a-bundle.age").write_bytes(_sealed(b"just some words\n", study[1]))
     expected["not-a-bundle.age"] = "not_a_bundle"
