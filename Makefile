@@ -39,6 +39,8 @@ schema: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_speed.py
 	$(BIN)/python benchmarks/report_speed.py
+	$(BIN)/python benchmarks/report_load.py
+	$(BIN)/python benchmarks/exchange_speed.py --years 1 10
 
 # issue 6's figures: the reliability tier at full scale (about 10 minutes on 2 cores)
 reliability: $(STAMP)

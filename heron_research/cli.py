@@ -16,7 +16,7 @@ import click
 
 from heron_research._version import __version__
 from heron_research.errors import HeronError
-from heron_research.exchange.cli import keys, share
+from heron_research.exchange.cli import keys, receive, share
 
 __all__ = ["cli", "main"]
 
@@ -74,28 +74,61 @@ def demo(out_dir: Path, seed: int, years: float) -> None:
 @click.argument("workbook", type=_PATH)
 @click.option("--out", type=_PATH, help="Export file (default: WORKBOOK with .json).")
 @click.option("--force", is_flag=True, help="Replace the export file if it exists.")
-def export(workbook: Path, out: Path | None, force: bool) -> None:
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Your own backup: encrypt the export with a passphrase you are asked for "
+    "(age; default file WORKBOOK.json.age). Not for sharing: use `share` for that.",
+)
+def export(workbook: Path, out: Path | None, force: bool, encrypt: bool) -> None:
     """Export the whole workbook (every entry and its history) as portable JSON."""
     from heron_research.workbook import Workbook
     from heron_research.workbook.portable import write_export
 
-    out = out or workbook.with_suffix(".json")
+    out = out or workbook.with_suffix(".json.age" if encrypt else ".json")
     if out.exists() and not force:
         raise click.ClickException(f"{out} already exists; use --force to replace it")
+    secret = _passphrase(confirm=True) if encrypt else ""
     with Workbook.open(workbook) as wb:
-        write_export(wb, out)
+        if encrypt:
+            from heron_research.exchange.backup import write_backup
+
+            write_backup(wb, out, secret)
+        else:
+            write_export(wb, out)
         wb.log_event("exported", out.name)
-    click.echo(f"Exported {workbook} to {out} (only you can read it).")
+    sealed = ", encrypted with your passphrase" if encrypt else ""
+    click.echo(f"Exported {workbook} to {out} (only you can read it{sealed}).")
+
+
+def _passphrase(*, confirm: bool) -> str:
+    """The backup passphrase, asked for without echo (read from standard input when it is
+    not a terminal, one line, so a script can pipe it)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
 @cli.command(name="import")
 @click.argument("export_file", metavar="EXPORT", type=_PATH)
 @click.argument("workbook", type=_PATH)
 def import_(export_file: Path, workbook: Path) -> None:
-    """Make a new WORKBOOK from a portable JSON EXPORT."""
+    """Make a new WORKBOOK from a portable JSON EXPORT (or from your encrypted backup,
+    asking for its passphrase)."""
+    from heron_research.exchange.backup import AGE_MAGIC, import_backup
     from heron_research.workbook.portable import import_json
 
-    with import_json(export_file, workbook) as wb:
+    try:
+        with export_file.open("rb") as fh:
+            encrypted = fh.read(len(AGE_MAGIC)) == AGE_MAGIC
+    except OSError:
+        encrypted = False  # import_json says what is wrong with the file
+    opened = (
+        import_backup(export_file, workbook, _passphrase(confirm=False))
+        if encrypted
+        else import_json(export_file, workbook)
+    )
+    with opened as wb:
         wb.log_event("imported", export_file.name)
         total = sum(wb.counts().values())
     click.echo(f"Imported {total} entries from {export_file} into {workbook}.")
@@ -201,6 +234,13 @@ def report(
     "--key-file", required=True, type=_PATH, help="The study key: a private file (chmod 600)."
 )
 @click.option(
+    "--identity-file",
+    "identity_files",
+    multiple=True,
+    type=_PATH,
+    help="The study's age key, which opens research bundles (private; repeat for several).",
+)
+@click.option(
     "--scheduler", metavar="ADDRESS", help="Run on an existing Dask cluster, e.g. tcp://host:8786."
 )
 @click.option(
@@ -225,12 +265,14 @@ def batch(
     inputs: tuple[Path, ...],
     out: Path,
     key_file: Path,
+    identity_files: tuple[Path, ...],
     scheduler: str | None,
     workers: int | None,
     free_text: str,
     k: int,
 ) -> None:
-    """Anonymise consented workbooks (files, JSON exports or folders) into a research dataset.
+    """Anonymise consented workbooks (files, JSON exports, research bundles or folders of
+    them) into a research dataset.
 
     Only workbooks whose research consent is in force, and in them only entries shared for
     research, are used. Each input is opened read-only; one that cannot be read is listed
@@ -238,11 +280,12 @@ def batch(
     """
     from contextlib import ExitStack
 
-    from heron_research.research import BatchProgress, load_study_key, run_batch
+    from heron_research.research import BatchProgress, load_identities, load_study_key, run_batch
 
     if scheduler and workers:
         raise click.UsageError("use --scheduler or --workers, not both")
     key = load_study_key(key_file)
+    identities = load_identities(identity_files)
     with ExitStack() as stack:
         bars: list[click.progressbar[int]] = []
 
@@ -256,6 +299,7 @@ def batch(
             inputs,
             out,
             key=key,
+            identities=identities,
             free_text="scrubbed" if free_text == "scrubbed" else "none",
             k=k,
             scheduler=scheduler,
@@ -280,6 +324,7 @@ def cohort_report(dataset: Path, out: Path | None, keep_notebook: bool) -> None:
 
 cli.add_command(keys)  # issue 12: exchange between people
 cli.add_command(share)
+cli.add_command(receive)
 
 
 def _os_error_line(exc: OSError) -> str:

@@ -17,6 +17,7 @@ that this tree is the classes' real tree, names, parents and builtins, both ways
     │   ├── WorkbookBusyError (TimeoutError)  another program held the lock too long
     │   ├── WorkbookReadOnlyError (PermissionError)  opened read-only, or the file or disk refuses
     │   │   └── OlderWorkbookError           an older format, to upgrade, but opened read-only
+    │   ├── OtherSideError (PermissionError)  a record the other side writes: only they change it
     │   └── RecordNotFoundError (KeyError)
     ├── ExportFormatError (ValueError)      a portable JSON export that does not match its schema
     ├── ReportError                         a report could not be made
@@ -34,6 +35,7 @@ that this tree is the classes' real tree, names, parents and builtins, both ways
         │   └── KeyFileExposedError (PermissionError)  readable by others; says the chmod
         ├── RecipientError (ValueError)        not a valid age recipient (age1...)
         ├── ShareError                         a bundle could not be made (no recipient or key)
+        ├── BackupPassphraseError (ValueError)  too short, or it does not open the backup
         └── BundleError (ValueError)           a bundle that cannot be opened or used
             ├── NotABundleError                not an age file, or an age file but no bundle
             ├── BundleKeyError (PermissionError)  none of the keys given opens it
@@ -62,6 +64,7 @@ from pathlib import Path
 
 __all__ = [
     "BATCH_REASONS",
+    "BackupPassphraseError",
     "BatchReason",
     "BundleDamagedError",
     "BundleError",
@@ -85,6 +88,7 @@ __all__ = [
     "NotABundleError",
     "NotAWorkbookError",
     "OlderWorkbookError",
+    "OtherSideError",
     "RecipientError",
     "RecordNotFoundError",
     "RecordValidationError",
@@ -230,6 +234,12 @@ class OlderWorkbookError(WorkbookReadOnlyError):
         )
 
 
+class OtherSideError(WorkbookError, PermissionError):
+    """A write a side may not make: a record the other side wrote (only its writer edits or
+    deletes it; their next bundle brings their changes), a kind that side does not write,
+    or a client entry written into a practice workbook."""
+
+
 class RecordNotFoundError(WorkbookError, KeyError):
     """No record with that id (of that kind) is in the workbook."""
 
@@ -332,6 +342,10 @@ class RecipientError(ExchangeError, ValueError):
     """Text that is not a valid age X25519 recipient (``age1...``)."""
 
 
+class BackupPassphraseError(ExchangeError, ValueError):
+    """A backup's passphrase is too short, or does not open the backup."""
+
+
 class ShareError(ExchangeError):
     """A bundle could not be made (no recipient or key known, the output exists...)."""
 
@@ -407,7 +421,7 @@ BATCH_REASONS: dict[str, BatchReason] = {
     ),
     "newer_format": BatchReason(
         "made by a newer heron-research; upgrade heron-research to read it",
-        (NewerWorkbookError,),
+        (NewerWorkbookError, NewerBundleError),
     ),
     "older_format": BatchReason(
         "made by an older heron-research; open it once with heron-research (for example "
@@ -419,6 +433,25 @@ BATCH_REASONS: dict[str, BatchReason] = {
     ),
     "invalid_export": BatchReason(
         "the JSON file is not a valid heron-research workbook export", (ExportFormatError,)
+    ),
+    "bundle_key": BatchReason(
+        "a bundle that none of the study's keys (--identity-file) opens: it was shared to "
+        "another recipient, or its header was damaged",
+        (BundleKeyError,),
+    ),
+    "damaged_bundle": BatchReason(
+        "the bundle is damaged: cut short or changed after it was written", (BundleDamagedError,)
+    ),
+    "not_a_bundle": BatchReason(
+        "an age-encrypted file that holds no heron-research bundle", (NotABundleError,)
+    ),
+    "invalid_bundle": BatchReason(
+        "the bundle's document does not match the bundle format", (BundleError,)
+    ),
+    "not_research_bundle": BatchReason(
+        "a bundle for a practitioner, not for research: only bundles shared with the study "
+        "(share --to research) enter a dataset",
+        (BundleWorkbookError,),
     ),
     "changed": BatchReason(
         "the file changed while it was being read (is someone using it?); try again",

@@ -76,8 +76,11 @@ c.HistoryManager.hist_file = ":memory:"
 
 #: JupyterLab settings defaults for the lab: nothing fetched from the internet, no prompt
 #: asking to (the installation's own overrides.json still wins where it says otherwise).
+#: Widget messages go to the kernel's main shell, not to subshells (JupyterLab 4.6's default
+#: runs them in another thread, where the forms' workbook connection cannot be used).
 _LAB_OVERRIDES: dict[str, dict[str, Any]] = {
-    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/apputils-extension:kernels-settings": {"commsOverSubshells": "disabled"},
 }
 
 #: Not listed in the lab's file browser (Jupyter's defaults, then the workbook's own files:
@@ -95,6 +98,7 @@ _HIDDEN_FILES = (
 )
 
 _TEMPLATE = "workbook.ipynb"
+_PRACTICE_TEMPLATE = "practitioner.ipynb"  # a practice workbook opens the practitioner's app
 
 
 # --- 1. the client's notebook -----------------------------------------------------------------
@@ -161,7 +165,8 @@ def prepare_lab(
             f"{path}: no such workbook; create it with `heron-research new {path}`", path
         )
     path = path.resolve()
-    Workbook.open(path, readonly=True).close()  # a clear error if it is not a workbook
+    with Workbook.open(path, readonly=True) as wb:  # a clear error if it is not a workbook
+        practice = wb.is_practice
 
     notebook = notebook_for(path, workdir.resolve() if workdir else None)
     if notebook.exists():
@@ -169,7 +174,7 @@ def prepare_lab(
             raise LabError(f"{notebook} is in the way of the workbook's notebook; move it aside")
         return LabPlan(workbook=path, notebook=notebook, created=False)
 
-    source = template if template is not None else _shipped_template()
+    source = template or _shipped_template(_PRACTICE_TEMPLATE if practice else _TEMPLATE)
     text = _read_template(source)
     parameters = {"workbook": os.path.relpath(path, notebook.parent)}
     try:
@@ -181,11 +186,11 @@ def prepare_lab(
     return LabPlan(workbook=path, notebook=notebook, created=True)
 
 
-def _shipped_template() -> Traversable:
+def _shipped_template(name: str = _TEMPLATE) -> Traversable:
     from heron_research.resources import notebook_file
 
     try:
-        return notebook_file(_TEMPLATE)
+        return notebook_file(name)
     except FileNotFoundError as exc:
         raise LabError(str(exc)) from None
 

@@ -123,12 +123,24 @@ def test_another_seed_gives_another_workbook(tmp_path: Path, quarter: Demo) -> N
 #: by the code before the demo became data plus a package (``heron-research demo --out D
 #: --seed N``, then ``heron-research export D/demo.heron --out F --force``). The export names
 #: the package version (``exported_by``): a version bump needs digests made afresh, from
-#: code whose demo is known to be unchanged. Made afresh for issue 12 (each side writes only
-#: its own records): the practitioner's responses to agenda items are agenda responses
-#: instead of new versions of the client's items; every other record is as before.
+#: code whose demo is known to be unchanged.
+#:
+#: Made afresh for export format 2 (issue 12: every entry names its writing side, the
+#: workbook its own): with the sides, ``withheld`` and the workbook's ``side``,
+#: ``client_workbook_id`` and ``received`` taken out, and format 1 and schema 2 put back,
+#: each export equals the format-1 reference before the change, so the story is the same;
+#: the practitioner's entries (peer reviews, reactions, interventions, the agenda items they
+#: raised, the focus decisions not taken by the client alone) now say the practitioner
+#: wrote them.
+#:
+#: Made afresh again when each side came to write only its own records: the practitioner's
+#: responses to agenda items are agenda responses instead of new versions of the client's
+#: items, and the client's ratings and view on continuing at each peer review are a review
+#: rating of their own instead of fields of the practitioner's review; every other record
+#: is as before.
 REFERENCE_EXPORTS = {
-    7: "7d78a56491d7a25283779a1245e474c9f5620655a8a75f7d243e2015fd0d1855",
-    11: "6849665d9ecf409727d5c1f0899c02cd1eaf9c9cb6e997ca1cdff41e951a23fb",
+    7: "61ae1e803844786e4ee46ab3f84b2ea9c08eb8ae6e56a9d556774d6d38253955",
+    11: "f5aa95a43ac16362175098433d78d25a93fc9d459ff748d3440fa82e5c3b7912",
 }
 
 

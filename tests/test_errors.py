@@ -250,7 +250,9 @@ def test_the_reason_table_is_complete_and_names_each_error_once() -> None:
         assert reason.words and "\n" not in reason.words
         assert re.fullmatch(r"[a-z_]+", code), code
         for error in reason.errors:  # each listed error takes the reason it is listed under
-            assert batch_reason(error.__new__(error)) == code, (error, code)
+            # an error that is also an OSError is laid out as one (BundleKeyError)
+            blank = (OSError if issubclass(error, OSError) else error).__new__(error)
+            assert batch_reason(blank) == code, (error, code)
 
 
 def test_the_batch_uses_the_table() -> None:

@@ -35,11 +35,12 @@ from heron_research.principles import current_principles
 from heron_research.records import (
     AGENDA_ITEM,
     AGENDA_RESPONSE,
-    REVIEW_RATING,
     CONSENT,
     EMOTION_EPISODE,
     PEER_REVIEW,
     PERSON,
+    RECORD_TYPES,
+    REVIEW_RATING,
     CoCounsellingSession,
     ConsentEntry,
     EmotionEpisode,
@@ -49,6 +50,7 @@ from heron_research.records import (
     ProjectionHypothesis,
     Side,
     allowed_values,
+    record_type,
 )
 from heron_research.records.scoring import SAFETY_NOTE
 from heron_research.workbook import Workbook
@@ -508,6 +510,10 @@ def test_practitioner_forms_save(wb: Workbook) -> None:
     assert rv["practitioner_view"] == "change" and rv["client_view"] is None
     [rx] = stored_data(wb, "practitioner_reaction")
     assert rx["sharing"] == "practitioner"  # always visible to the client
+    # the practitioner's app writes as the practitioner, even on the client's own workbook
+    # (a focus decision may be either side's: here it is the practitioner's)
+    written = [s for kind in counts for s in wb.records(kind) if kind != CONSENT]
+    assert len(written) == 4 and {s.side for s in written} == {Side.PRACTITIONER}
 
 
 def test_client_rates_a_review_in_their_own_record(app, wb: Workbook) -> None:
@@ -583,7 +589,15 @@ def test_practitioner_answers_an_agenda_item(wb: Workbook) -> None:
 def test_practitioner_never_sees_private_entries(wb: Workbook) -> None:
     consented(wb)
     wb.save(Person(alias="Secret friend", sharing="private"))
-    wb.save(Person(alias="Shared boss", sharing="practitioner"))
+    boss = wb.save(Person(alias="Shared boss", sharing="practitioner")).record
+    wb.save(  # the practitioner sees a person named in an entry they see
+        EmotionEpisode(
+            situation="the boss again",
+            emotions=[{"emotion": "anger", "intensity": 4}],
+            people=[boss.id],
+            sharing="practitioner",
+        )
+    )
     wb.save(
         EmotionEpisode(situation="private diary", emotions=[{"emotion": "shame", "intensity": 9}])
     )
@@ -591,7 +605,7 @@ def test_practitioner_never_sees_private_entries(wb: Workbook) -> None:
     app.recent.kind.value = "focus_decision"
     seen = FormContext(wb, audience="practitioner")
     assert [s.record.alias for s in seen.records("person")] == ["Shared boss"]
-    assert seen.records("emotion_episode") == []
+    assert [s.record.situation for s in seen.records("emotion_episode")] == ["the boss again"]
     assert app.recent.show_deleted.layout.display == "none"
 
 
@@ -680,19 +694,30 @@ APPS = {Side.CLIENT: workbook_app, Side.PRACTITIONER: practitioner_app}
 @pytest.mark.parametrize("side", list(Side))
 def test_each_app_is_built_from_the_registered_forms(wb: Workbook, side: Side) -> None:
     app = APPS[side](wb)
-    tabs = FORMS.tabs(side)
-    assert list(app.tabs.titles) == [title for title, _ in tabs] + ["Recent"]
-    for page, (_, registrations) in zip(app.tabs.children, tabs, strict=False):
-        assert list(page.children) == [app.forms[r.kind].widget for r in registrations]
+    layout = FORMS.layout(side)
+    assert list(app.tabs.titles) == [title for title, _ in layout] + ["Recent"]
+    for tab, (title, content) in zip(app.tabs.children, layout, strict=False):
+        if isinstance(content, list):
+            assert list(tab.children) == [app.forms[r.kind].widget for r in content]
+        else:
+            assert tab is app.pages[title].widget
+    assert list(app.pages) == [p.tab for p in FORMS.pages(side)]
     registered = FORMS.forms(side)
     assert list(app.forms) == [r.kind for r in registered]
     in_recent = [r.kind for r in registered if r.not_in_recent is None]
     assert list(app.recent.forms) == in_recent
     assert [app.recent.forms[k] for k in in_recent] == [app.forms[k] for k in in_recent]
-    words = [label for label, _ in app.recent.kind.options]
-    assert words == [
-        r.record_type.facts.plural.capitalize() for r in registered if r.kind in in_recent
+    # the client's Recent also lists, read-only, what only the practitioner writes there
+    other = {Side.CLIENT: Side.PRACTITIONER, Side.PRACTITIONER: None}[side]
+    shown = {r.kind for r in registered}
+    read_only = [
+        kind
+        for kind, cls in RECORD_TYPES.items()
+        if other is not None and kind not in shown and cls.facts.written_by(other)
     ]
+    assert app.recent.read_only == read_only
+    words = [label for label, _ in app.recent.kind.options]
+    assert words == [record_type(k).facts.plural.capitalize() for k in [*in_recent, *read_only]]
 
 
 def test_the_tabs_keep_their_titles_and_order() -> None:
@@ -706,6 +731,8 @@ def test_the_tabs_keep_their_titles_and_order() -> None:
         "Consent",
         "Co-counselling",
     ]
+    assert [title for title, _ in FORMS.layout(Side.CLIENT)][-1] == "Share"
+    assert FORMS.pages(Side.PRACTITIONER) == []
     practitioner = FORMS.tabs(Side.PRACTITIONER)
     assert [title for title, _ in practitioner] == [
         "Decisions",

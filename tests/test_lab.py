@@ -365,6 +365,16 @@ def test_the_lab_fetches_no_news(server: LabServer) -> None:
     assert "--LabApp.news_url=None" in server.argv
 
 
+def test_widget_messages_go_to_the_kernels_main_shell(server: LabServer) -> None:
+    """A button's handler runs in the thread that made the form (and its workbook
+    connection), not in a subshell thread."""
+    plugin = "@jupyterlab/apputils-extension:kernels-settings"
+    status, body = server.request(f"lab/api/settings/{plugin}")
+    assert status == 200
+    properties = json.loads(body)["schema"]["properties"]
+    assert properties["commsOverSubshells"]["default"] == "disabled"
+
+
 def test_server_process_is_as_planned(server: LabServer) -> None:
     cmdline = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")[:-1]
     argv = [os.fsdecode(a) for a in cmdline]
@@ -396,6 +406,17 @@ def test_kernels_keep_no_history_and_write_private_files(server: LabServer) -> N
     assert lines[3] == "[]"
     made = server.plan.root_dir / "from-kernel.txt"
     assert stat.S_IMODE(made.stat().st_mode) == 0o600
+
+
+def test_the_labs_kernels_queue_their_output_without_limit(server: LabServer) -> None:
+    out = kernel_run(
+        server,
+        "import zmq\n"
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "app = IPKernelApp.instance()\n"
+        "print(type(app).__name__, app.iopub_thread.socket.getsockopt(zmq.SNDHWM))\n",
+    )
+    assert out.split() == ["LosslessKernelApp", "0"], out
 
 
 def test_files_and_folders_the_server_makes_are_private(server: LabServer) -> None:
@@ -589,3 +610,128 @@ def test_the_labs_kernel_manager_drops_no_widget_while_the_server_is_busy(
     assert "--ServerApp.kernel_manager_class=heron_research.lab_kernels.LosslessKernelManager" in (
         server_command(LabPlan(workbook=Path("c.heron"), notebook=Path("c.ipynb"), created=False))
     )
+
+
+#: The reader of :func:`_comm_opens_while_the_reader_is_frozen`: a SUB socket on the
+#: kernel's iopub with an unlimited receive queue, as the lab's server has. It says "ready",
+#: then (once resumed) reads the burst's message id from stdin and counts comm_opens of that
+#: request until its final idle, or until nothing comes for 10 s.
+_FROZEN_READER = r"""
+import json, sys, zmq
+context = zmq.Context()
+context.setsockopt(zmq.RCVHWM, 0)
+sub = context.socket(zmq.SUB)
+sub.setsockopt(zmq.SUBSCRIBE, b"")
+sub.connect(sys.argv[1])
+print("ready", flush=True)
+msg_id = sys.stdin.readline().strip()
+opened, idle = 0, False
+while sub.poll(10_000, zmq.POLLIN):
+    parts = sub.recv_multipart()
+    at = parts.index(b"<IDS|MSG>")
+    header, parent, content = (json.loads(parts[at + n]) for n in (2, 3, 5))
+    if parent.get("msg_id") != msg_id:
+        continue
+    opened += header["msg_type"] == "comm_open"
+    if header["msg_type"] == "status" and content["execution_state"] == "idle":
+        idle = True
+        break
+print(opened, idle, flush=True)
+"""
+
+
+def _comm_opens_while_the_reader_is_frozen(manager_class: type) -> tuple[int, bool]:
+    """Run a kernel under ``manager_class`` while the process reading its iopub is stopped.
+
+    A server on a loaded machine whose threads are not scheduled at all, ZeroMQ's I/O thread
+    included: nothing drains the socket, so whatever the kernel cannot hold is lost. The
+    reader is frozen with SIGSTOP while the kernel opens :data:`BURST` widgets, then resumed.
+    Returns (comm_opens the reader received, whether the final idle arrived).
+    """
+    import asyncio
+    import concurrent.futures
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="heron-ipc-", dir="/tmp"))
+
+    async def run() -> tuple[int, bool]:
+        from traitlets.config import Config
+
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        manager = manager_class(config=config, connection_dir=str(folder))
+        kernel_id = await manager.start_kernel(kernel_name="python3")
+        kernel = manager.get_kernel(kernel_id)
+        info = kernel.get_connection_info()
+        address = f"ipc://{info['ip']}-{info['iopub_port']}"
+        client = kernel.client()
+        client.start_channels()
+        reader = subprocess.Popen(
+            [sys.executable, "-c", _FROZEN_READER, address],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            await client.wait_for_ready(timeout=60)
+            assert reader.stdout is not None and reader.stdin is not None
+            assert reader.stdout.readline().strip() == "ready"
+            await asyncio.sleep(1.0)  # the subscription reaches the kernel
+            reader.send_signal(signal.SIGSTOP)
+            msg_id = client.execute(
+                f"import ipywidgets\nwidgets = [ipywidgets.Layout() for _ in range({BURST})]"
+            )
+            while True:  # the kernel has sent (or dropped) all of it when it replies
+                reply = await client.get_shell_msg(timeout=120)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            await asyncio.sleep(1.0)
+            reader.send_signal(signal.SIGCONT)
+            reader.stdin.write(msg_id + "\n")
+            reader.stdin.flush()
+            opened, idle = reader.stdout.readline().split()
+            return int(opened), idle == "True"
+        finally:
+            reader.send_signal(signal.SIGCONT)
+            reader.kill()
+            reader.wait()
+            for stream in (reader.stdin, reader.stdout):
+                if stream is not None:
+                    stream.close()
+            client.stop_channels()
+            await manager.shutdown_all(now=True)
+            manager.context.destroy(linger=0)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, run()).result(timeout=300)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.reliability
+def test_the_labs_kernels_hold_their_output_while_the_server_is_not_scheduled() -> None:
+    """Found in CI on a loaded 2-core machine: 4,507 and 4,524 of 5,000 widget openings
+    arrived under the lab's manager, because the kernel's own send queue (1,000 messages)
+    overflowed while the server's threads were not running at all. The lab's kernels queue
+    without limit, so a frozen server loses nothing; the stock kernel loses most of it."""
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+    from heron_research.lab_kernels import LosslessKernelManager
+
+    stock, _ = _comm_opens_while_the_reader_is_frozen(AsyncMappingKernelManager)
+    assert stock < BURST, f"the stock kernel kept all {BURST}: the freeze overflowed nothing"
+    assert _comm_opens_while_the_reader_is_frozen(LosslessKernelManager) == (BURST, True)
+
+
+def test_the_labs_python_kernels_run_our_app_and_others_are_left_alone(tmp_path: Path) -> None:
+    from heron_research.lab_kernels import LosslessServerKernelManager
+
+    manager = LosslessServerKernelManager(
+        kernel_name="python3", connection_file=str(tmp_path / "k.json")
+    )
+    cmd = manager.format_kernel_cmd()
+    assert cmd[cmd.index("-m") + 1] == "heron_research.kernel_app"
+    manager.kernel_spec.argv = ["other-kernel", "-m", "something_else", "-f", "{connection_file}"]
+    assert manager.format_kernel_cmd()[:3] == ["other-kernel", "-m", "something_else"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from heron_research.errors import WorkbookError, WorkbookReadOnlyError
-from heron_research.records import EmotionEpisode
+from heron_research.records import RECORD_TYPES, EmotionEpisode, Side
 from heron_research.workbook import SCHEMA_VERSION, Workbook, store
 from heron_research.workbook.schema import APPLICATION_ID, MIGRATIONS, Migration
 from heron_research.workbook.store import parse_stamp
@@ -20,6 +20,11 @@ pytestmark = pytest.mark.unit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "workbook-v1.heron"
 FIXTURE_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+V1_RECORDS = (
+    "id, kind, sharing, occurred_on, occurred_at, created_at, updated_at, deleted_at, revision,"
+    " data"
+)
+V1_REVISIONS = "record_id, revision, kind, sharing, saved_at, deleted, data"
 
 
 def raw(path: Path) -> dict[str, Any]:
@@ -34,9 +39,10 @@ def raw(path: Path) -> dict[str, Any]:
             "application_id": db.execute("PRAGMA application_id").fetchone()[0],
             "tables": tables,
             "meta": dict(db.execute("SELECT key, value FROM meta").fetchall()),
-            "records": db.execute("SELECT * FROM records ORDER BY id").fetchall(),
+            # the columns version 1 made (later versions add columns after them)
+            "records": db.execute(f"SELECT {V1_RECORDS} FROM records ORDER BY id").fetchall(),
             "revisions": db.execute(
-                "SELECT * FROM revisions ORDER BY record_id, revision"
+                f"SELECT {V1_REVISIONS} FROM revisions ORDER BY record_id, revision"
             ).fetchall(),
         }
     finally:
@@ -86,6 +92,40 @@ def test_every_row_survives_the_upgrade(v1_path: Path, original: dict[str, Any])
     assert after["records"] == original["records"]
     assert after["revisions"] == original["revisions"]
     assert after["meta"] == original["meta"]
+
+
+def test_the_upgrade_gives_every_row_the_side_that_wrote_it(v1_path: Path) -> None:
+    """Migration 3: stored rows are the client's, except kinds only the practitioner writes
+    (the fixture has none: a peer review is added to the v2 file below, as v2 wrote it)."""
+    db = sqlite3.connect(v1_path)
+    review = {
+        "id": "r0000000000000000000000000000001",
+        "sharing": "practitioner",
+        "held_on": "2025-01-20",
+        "period_start": "2025-01-01",
+        "period_end": "2025-01-20",
+    }
+    with db:
+        db.execute(
+            "INSERT INTO records VALUES (?, 'peer_review', 'practitioner', '2025-01-20', NULL,"
+            " '2025-01-20T10:00:00.000000Z', '2025-01-20T10:00:00.000000Z', NULL, 1, ?)",
+            (review["id"], json.dumps(review, sort_keys=True)),
+        )
+        db.execute(
+            "INSERT INTO revisions VALUES (?, 1, 'peer_review', 'practitioner',"
+            " '2025-01-20T10:00:00.000000Z', 0, ?)",
+            (review["id"], json.dumps(review, sort_keys=True)),
+        )
+    db.close()
+    with Workbook.open(v1_path) as wb:
+        sides = {
+            s.id: s.side for kind in RECORD_TYPES for s in wb.records(kind, include_deleted=True)
+        }
+        history = {v.side for rid in sides for v in wb.history(rid) if rid == review["id"]}
+        assert wb.side is Side.CLIENT and not wb.is_practice
+        assert wb.client_workbook_id == FIXTURE_ID
+    assert sides.pop(review["id"]) is Side.PRACTITIONER and history == {Side.PRACTITIONER}
+    assert set(sides.values()) == {Side.CLIENT} and len(sides) == 6
 
 
 def test_every_record_reads_back_as_it_was_stored(v1_path: Path, original: dict[str, Any]) -> None:

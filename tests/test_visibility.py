@@ -164,6 +164,7 @@ def shared_workbook(tmp_path: Any) -> Iterator[Seeded]:
             occurred_at=datetime(2025, 3, 14, 18, 30, tzinfo=UTC),
             situation=f"{level.value} episode",
             emotions=[{"emotion": "anger", "intensity": 5}, {"emotion": "fear", "intensity": 2}],
+            people=[person.id],  # the practitioner sees a person only as an entry names them
             sharing=level,
         )
         wb.save_many([person, episode])
@@ -240,6 +241,28 @@ def test_store_records_per_audience(shared_workbook: Seeded, ledger: str, kind: 
     for audience, levels in EXPECTED[ledger].items():
         assert visible_ids(wb, kind, audience) == expected_ids(seeded, kind, levels), audience
         assert wb.visible_levels(audience) == frozenset(levels), audience
+
+
+def test_the_practitioner_sees_a_person_only_as_an_entry_they_see_names_them(
+    shared_workbook: Seeded,
+) -> None:
+    wb = shared_workbook.wb
+    wb.save(entry(T1))
+    unnamed = wb.save(Person(alias="unnamed", sharing=Sharing.PRACTITIONER)).record
+    named_privately = wb.save(Person(alias="private mention", sharing=Sharing.PRACTITIONER)).record
+    wb.save(
+        EmotionEpisode(
+            situation="only me",
+            emotions=[{"emotion": "joy", "intensity": 1}],
+            people=[named_privately.id],
+        )
+    )
+    shown = visible_ids(wb, "person", "practitioner")
+    assert shown == expected_ids(shared_workbook, "person", {PRACTITIONER, RESEARCH})
+    assert unnamed.id in visible_ids(wb, "person", "client")
+    assert wb.withheld_count("person", "practitioner") == 3  # private, unnamed, named privately
+    rows = {r.id for r in wb.raw_rows(["person"], "practitioner")}
+    assert rows == shown
 
 
 @pytest.mark.parametrize("ledger", list(LEDGERS))

@@ -15,7 +15,7 @@ from heron_research.demo.simulate import DemoStory
 from heron_research.demo.summary import DemoSummary
 from heron_research.demo.timeline import DemoWrite
 from heron_research.errors import WorkbookBusyError, WorkbookError
-from heron_research.records import Record, Sharing
+from heron_research.records import AGENDA_ITEM, FOCUS_DECISION, Record, Sharing, Side
 from heron_research.workbook.files import (
     open_elsewhere,
     private_folder,
@@ -37,15 +37,31 @@ class _Tally:
     deleted: set[str] = field(default_factory=set)
 
 
+def author(record: Record) -> Side:
+    """Who writes ``record`` in the demo's story: a kind's only writer; the side that raised
+    an agenda item (the practitioner answers the client's items in the client's words'
+    record, as the forms do); a focus decision the client took alone (autonomy) is the
+    client's to record, the others the practitioner records in the session."""
+    writers = record.facts.writers
+    if len(writers) == 1:
+        return next(iter(writers))
+    if record.kind == AGENDA_ITEM:
+        return Side(getattr(record, "raised_by", Side.CLIENT))
+    if record.kind == FOCUS_DECISION and getattr(record, "decided_by", "") != "autonomy":
+        return Side.PRACTITIONER
+    return Side.CLIENT
+
+
 def _apply(wb: Workbook, clock: ReplayClock, writes: Iterator[DemoWrite], batch: int) -> _Tally:
     tally = _Tally()
     records: list[Record] = []
     times: list[datetime] = []
+    side = Side.CLIENT  # the author of the records waiting in ``records``
 
     def flush() -> None:
         if records:
             clock.schedule(times)
-            wb.save_many(records)
+            wb.save_many(records, side=side)
             records.clear()
             times.clear()
 
@@ -53,6 +69,9 @@ def _apply(wb: Workbook, clock: ReplayClock, writes: Iterator[DemoWrite], batch:
         tally.revisions += 1
         if write.action == "save":
             assert write.record is not None
+            if author(write.record) is not side:
+                flush()
+                side = author(write.record)
             records.append(write.record)
             times.append(write.at)
             tally.sharing[write.record.id] = write.record.sharing

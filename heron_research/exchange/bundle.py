@@ -1,12 +1,13 @@
 """The share bundle: one audience's view of a workbook as a JSON document, age-encrypted.
 
-Inner document (``format: "heron-research-bundle"``, ``format_version: 1``), described by
+Inner document (``format: "heron-research-bundle"``, ``format_version: 2``), described by
 the JSON Schema published as ``schema/bundle.schema.json``::
 
     {
       "format": "heron-research-bundle",
-      "format_version": 1,
-      "provenance": {"workbook_id": "...", "audience": "practitioner", "sequence": 3,
+      "format_version": 2,
+      "provenance": {"workbook_id": "...", "client_workbook_id": "...",
+                     "audience": "practitioner", "sequence": 3,
                      "created_at": "2025-06-01T12:00:00.000000Z", "principles_version": "...",
                      "package_version": "0.1.0", "free_text": "kept",
                      "fingerprint": "<sha-256 of the sorted kind:id:revision lines>"},
@@ -15,17 +16,33 @@ the JSON Schema published as ``schema/bundle.schema.json``::
                    "sharing": "practitioner", "created_at": "...", "updated_at": "...",
                    "revision": 2, "data": {...the record's current fields...}}, ...],
       "people": [...people-register entries the records refer to, same shape...],
-      "relationships": {"<person id>": "partner", ...}
+      "relationships": {"<person id>": "partner", ...},
+      "withheld": [{"kind": "emotion_episode", "occurred_on": "2025-03-01", "count": 2}, ...]
     }
+
+Three audiences: a client's workbook shares with its ``practitioner`` and with a study
+(``research``); a practitioner's practice workbook shares back with the ``client`` only the
+records the practitioner wrote (``side: "practitioner"``). ``client_workbook_id`` is the
+client's workbook the entries belong to (the sender's own id in a client's bundle; the
+client workbook a practice workbook is bound to in a practitioner's): ``receive`` refuses a
+bundle for another workbook.
+
+``withheld`` (practitioner bundles only) counts, per kind and day, the client's current
+entries the bundle leaves out (private, or not shared under the consent in force): counts
+only, no content and no ids, so the practitioner's report can say how many were withheld,
+as the same report made from the client's workbook does. An undated kind's day is null.
+Format 1 (no ``client_workbook_id``, ``withheld`` or ``client`` audience) is still read.
 
 What goes in is decided by :func:`heron_research.visibility.visible_levels` through
 :meth:`Workbook.records`: the records the audience may see under the consent in force,
 current versions only (no history, so no earlier version that was private then), no
 deleted record. ``people`` holds only the register entries those records refer to that
 the audience may also see. A research bundle holds only kinds that enter the research
-dataset, with free text left out (``free_text: "none"``) or scrubbed here, on the client's
-machine (``"scrubbed"``); its ``people`` is empty and ``relationships`` gives, for each
-person its records refer to, the relationship the dataset's columns carry (never a name).
+dataset, with free text left out (``free_text: "none"``: a field that holds text holds
+:data:`LEFT_OUT` instead, so that whether something was written, which the dataset counts,
+still goes) or scrubbed here, on the client's machine (``"scrubbed"``); its ``people`` is
+empty and ``relationships`` gives, for each person its records refer to (deleted from the
+register or not), the relationship the dataset's columns carry (never a name).
 
 The document is compact JSON with sorted keys, encrypted with age (X25519) to the
 recipient and to the client's own key; the stock ``age -d -i IDENTITY`` opens it.
@@ -38,7 +55,7 @@ import json
 import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import NoneType, UnionType
@@ -77,6 +94,7 @@ __all__ = [
     "AUDIENCES",
     "FORMAT",
     "FORMAT_VERSION",
+    "LEFT_OUT",
     "BundleContents",
     "BundleDocument",
     "BundleRecord",
@@ -87,17 +105,21 @@ __all__ = [
     "encrypt_bundle",
     "fingerprint",
     "free_text_fields",
-    "writing_side",
 ]
 
 FORMAT = "heron-research-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The bundle formats this version opens (1: before practice workbooks).
+READABLE_VERSIONS = (1, 2)
 #: Who a client's workbook can send a bundle to.
 AUDIENCES = (Audience.PRACTITIONER, Audience.RESEARCH)
+#: Who a practitioner's practice workbook can send a bundle to.
+PRACTICE_AUDIENCES = (Audience.CLIENT,)
 #: ``kept``: all text (practitioner); ``none``/``scrubbed``: a research bundle's free text.
 FreeText = Literal["kept", "none", "scrubbed"]
-#: Settings key: the ids of records this workbook received from the practitioner.
-RECEIVED_SETTING = "exchange.received.practitioner"
+#: What a research bundle without free text holds in a field that held text (an empty
+#: field stays as it was): the dataset's flags (a dissent recorded) still see it.
+LEFT_OUT = "[left out]"
 
 _STAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
 Stamp = Annotated[str, Field(pattern=_STAMP, description="UTC time, YYYY-MM-DDTHH:MM:SS.ffffffZ")]
@@ -115,7 +137,17 @@ class Provenance(_Strict):
     """Where the bundle comes from and what it is."""
 
     workbook_id: str = Field(min_length=1, max_length=64, description="The sender's workbook id")
-    audience: Literal["practitioner", "research"] = Field(description="Who it was made for")
+    client_workbook_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The client's workbook the entries belong to: the sender's own in a "
+        "client's bundle, the one a practice workbook is bound to in a practitioner's "
+        "(format 2; absent in format 1: the sender's)",
+    )
+    audience: Literal["practitioner", "research", "client"] = Field(
+        description="Who it was made for (client: a practitioner's bundle for their client)"
+    )
     sequence: int = Field(
         ge=1, description="Bundle number for this audience: a later bundle has a larger number"
     )
@@ -143,6 +175,16 @@ class ConsentInForce(_Strict):
     practitioner_sharing: bool
     research: bool = Field(description="Research use in force (given, current principles)")
     statement: str = Field(description="The sentence reports print about it")
+    recorded_local: str | None = Field(
+        default=None,
+        description="When the entry in force was recorded, in the client's own time (ISO 8601 "
+        "with its UTC offset; format 2)",
+    )
+    research_consented: bool | None = Field(
+        default=None,
+        description="Whether the entry in force consents to research, whatever its principles "
+        "version (format 2)",
+    )
 
 
 class BundleRecord(_Strict):
@@ -161,6 +203,17 @@ class BundleRecord(_Strict):
     )
 
 
+class WithheldCount(_Strict):
+    """How many of the client's current entries of a kind and day a practitioner bundle
+    leaves out: a count only (no content, no ids)."""
+
+    kind: Literal[tuple(RECORD_TYPES)]  # type: ignore[valid-type]
+    occurred_on: str | None = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", description="Their day (null: an undated kind)"
+    )
+    count: int = Field(ge=1)
+
+
 class BundleDocument(_Strict):
     """One audience's view of a heron-research workbook."""
 
@@ -170,7 +223,7 @@ class BundleDocument(_Strict):
         json_schema_extra={"$id": "https://heron-research.example/bundle.schema.json"},
     )
     format: Literal["heron-research-bundle"]
-    format_version: Literal[1]
+    format_version: Literal[1, 2]
     provenance: Provenance
     consent: ConsentInForce
     records: list[BundleRecord]
@@ -180,6 +233,16 @@ class BundleDocument(_Strict):
     relationships: dict[str, Literal[RELATIONSHIPS]] = Field(  # type: ignore[valid-type]
         description="Research bundles: person id -> relationship, for people records refer to"
     )
+    withheld: list[WithheldCount] = Field(
+        default_factory=list,
+        description="Practitioner bundles: how many of the client's current entries of each "
+        "kind and day stay with the client (counts only, no content, no ids)",
+    )
+
+    @property
+    def client_workbook_id(self) -> str:
+        """The client's workbook the entries belong to."""
+        return self.provenance.client_workbook_id or self.provenance.workbook_id
 
 
 def bundle_schema() -> dict[str, Any]:
@@ -190,24 +253,6 @@ def bundle_schema() -> dict[str, Any]:
 
 
 # --- what goes in --------------------------------------------------------------------------
-
-
-def writing_side(record: Record, received: frozenset[str] = frozenset()) -> Side:
-    """The side that wrote ``record`` in a client's workbook.
-
-    A record received from the practitioner (its id in ``received``) is theirs; a kind one
-    side alone writes is that side's; a kind both sides write is the side named in its
-    ``raised_by`` field if it has one, else the client's (the workbook's owner wrote it).
-    """
-    if record.id in received:
-        return Side.PRACTITIONER
-    writers = record.facts.writers
-    if len(writers) == 1:
-        return next(iter(writers))
-    raised_by = getattr(record, "raised_by", None)
-    if raised_by in set(Side) and Side(raised_by) in writers:
-        return Side(raised_by)
-    return Side.CLIENT
 
 
 def person_refs(record: Record) -> set[str]:
@@ -268,7 +313,8 @@ def _apply_text(data: dict[str, Any], tree: TextTree, scrub: Callable[[str], str
             continue
         if sub is True:
             if scrub is None:
-                del data[name]
+                if data[name]:
+                    data[name] = LEFT_OUT
             elif isinstance(data[name], str):
                 data[name] = scrub(data[name])
             continue
@@ -301,11 +347,11 @@ def fingerprint(entries: Iterable[Mapping[str, Any]]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
-def _entry(stored: StoredRecord, side: Side, data: dict[str, Any]) -> dict[str, Any]:
+def _entry(stored: StoredRecord, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": stored.kind,
         "id": stored.id,
-        "side": side.value,
+        "side": stored.side.value,
         "sharing": stored.sharing.value,
         "created_at": stamp(stored.created_at),
         "updated_at": stamp(stored.updated_at),
@@ -325,6 +371,8 @@ def _consent(state: ConsentState) -> dict[str, Any]:
         "practitioner_sharing": state.practitioner_sharing,
         "research": state.research,
         "statement": state.describe(),
+        "recorded_local": entry.recorded_at.isoformat() if entry is not None else None,
+        "research_consented": entry.research if entry is not None else None,
     }
 
 
@@ -340,7 +388,6 @@ class BundleContents:
     consent: ConsentState
     audience: Audience
     free_text: FreeText
-    received: frozenset[str] = field(default=frozenset())
 
     def to_bytes(self) -> bytes:
         """The document as the compact, deterministic JSON that is encrypted."""
@@ -357,8 +404,9 @@ def build_bundle(
 ) -> BundleContents:
     """What a bundle for ``audience`` holds now (read in one snapshot of the workbook)."""
     audience = Audience(audience)
-    if audience not in AUDIENCES:
-        raise ValueError(f"bundles go to {' or '.join(AUDIENCES)}, not {audience}")
+    allowed = PRACTICE_AUDIENCES if wb.is_practice else AUDIENCES
+    if audience not in allowed:
+        raise ValueError(f"bundles from here go to {' or '.join(allowed)}, not {audience}")
     research = audience is Audience.RESEARCH
     mode: FreeText = free_text or ("none" if research else "kept")
     if research and mode == "kept":
@@ -372,7 +420,7 @@ def build_bundle(
 def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> BundleContents:
     research = audience is Audience.RESEARCH
     state = wb.consent()
-    received = frozenset(json.loads(wb.get_setting(RECEIVED_SETTING) or "{}"))
+    back = audience is Audience.CLIENT  # a practitioner's bundle: their own records only
     scrub: Callable[[str], str] | None = None
     if mode == "scrubbed":
         from heron_research.research.anonymise import Scrubber
@@ -386,6 +434,8 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
         if kind == PERSON or (research and cls.facts.research_table is None):
             continue
         found = wb.records(kind, audience=audience)
+        if back:
+            found = [s for s in found if s.side is Side.PRACTITIONER]
         if not found:
             continue
         entries[kind] = [s.record for s in found]
@@ -394,19 +444,18 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
             data = stored.record.to_data()
             if tree:
                 _apply_text(data, tree, scrub)
-            records.append(_entry(stored, writing_side(stored.record, received), data))
+            records.append(_entry(stored, data))
             refs |= person_refs(stored.record)
     people: list[dict[str, Any]] = []
     relationships: dict[str, str] = {}
     if research:
-        for stored in wb.records(PERSON):  # relationships only, whatever the person's sharing
+        # relationships only, whatever the person's sharing, and of people since deleted
+        for stored in wb.records(PERSON, include_deleted=True):
             if stored.id in refs:
                 relationships[stored.id] = str(getattr(stored.record, "relationship", "other"))
-    else:
+    elif not back:
         shared_people = [s for s in wb.records(PERSON, audience=audience) if s.id in refs]
-        people = [
-            _entry(s, writing_side(s.record, received), s.record.to_data()) for s in shared_people
-        ]
+        people = [_entry(s, s.record.to_data()) for s in shared_people]
         if shared_people:
             entries[PERSON] = [s.record for s in shared_people]
     withheld = {kind: totals[kind] - len(entries.get(kind, ())) for kind in RECORD_TYPES}
@@ -415,6 +464,7 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
         "format_version": FORMAT_VERSION,
         "provenance": {
             "workbook_id": wb.id,
+            "client_workbook_id": wb.client_workbook_id,
             "audience": audience.value,
             "sequence": sequence,
             "created_at": stamp(wb.now()),
@@ -427,6 +477,12 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
         "records": records,
         "people": people,
         "relationships": relationships,
+        "withheld": [
+            {"kind": w.kind, "occurred_on": w.occurred_on, "count": w.count}
+            for w in wb.withheld_rows(audience, consent=state)
+        ]
+        if audience is Audience.PRACTITIONER
+        else [],
     }
     return BundleContents(
         document=document,
@@ -435,7 +491,6 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
         consent=state,
         audience=audience,
         free_text=mode,
-        received=received,
     )
 
 
@@ -517,6 +572,10 @@ def parse_document(plaintext: bytes, *, source: str = "the bundle") -> BundleDoc
 def _check_entries(doc: BundleDocument, source: str) -> None:
     """Each entry's own checks: its kind's writing side, its data (whole bundles), people."""
     whole = doc.provenance.free_text == "kept"
+    # a practitioner's bundle: receive refuses a record of a kind they do not write by itself
+    back = doc.provenance.audience == Audience.CLIENT.value
+    if doc.format_version < 2 and (back or doc.withheld or doc.provenance.client_workbook_id):
+        raise BundleError(f"{source} does not match the bundle format: format 1 has no such part")
     seen: set[str] = set()
     for where, entries in (("records", doc.records), ("people", doc.people)):
         for entry in entries:
@@ -528,7 +587,7 @@ def _check_entries(doc: BundleDocument, source: str) -> None:
             if (where == "people") != (entry.kind == PERSON):
                 raise BundleError(f"{name} is in the wrong list ({where})")
             cls = record_type(entry.kind)
-            if not cls.facts.written_by(entry.side):
+            if not back and not cls.facts.written_by(entry.side):
                 raise BundleError(
                     f"{name} says the {entry.side} wrote it; only the "
                     f"{' or '.join(sorted(cls.facts.writers))} writes {cls.facts.plural}"

@@ -1,4 +1,4 @@
-"""The ``keys`` and ``share`` commands (registered on the main ``heron-research`` group).
+"""The ``keys``, ``share`` and ``receive`` commands (on the main ``heron-research`` group).
 
 Each parses its options and makes one library call; errors a user can cause are
 :class:`~heron_research.errors.HeronError` or click usage errors, which ``cli.main`` prints
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["keys", "share"]
+__all__ = ["keys", "receive", "share"]
 
 _PATH = click.Path(path_type=Path, dir_okay=False)
 
@@ -42,8 +42,9 @@ def keys_new(out: Path) -> None:
     "--to",
     "audience",
     required=True,
-    type=click.Choice(["practitioner", "research"]),
-    help="practitioner: what you share with them; research: entries shared for research.",
+    type=click.Choice(["practitioner", "research", "client"]),
+    help="practitioner: what you share with them; research: entries shared for research; "
+    "client: from a practice workbook, the entries you wrote, for your client.",
 )
 @click.option("--recipient", metavar="AGE1...", help="Their public key (remembered).")
 @click.option("--identity", type=_PATH, help="Your own key file (remembered).")
@@ -97,5 +98,29 @@ def share(
             free_text=mode,  # type: ignore[arg-type]
             replace=force,
         )
+    for line in result.lines():
+        click.echo(line)
+
+
+@click.command()
+@click.argument("bundle", metavar="FILE", type=_PATH)
+@click.option(
+    "--into",
+    required=True,
+    type=_PATH,
+    help="The workbook to take it into (a client's bundle: your practice workbook for them, "
+    "made if the path does not exist).",
+)
+@click.option("--identity", type=_PATH, help="Your own key file (remembered).")
+def receive(bundle: Path, into: Path, identity: Path | None) -> None:
+    """Take in a bundle shared with you: a client's, into your practice workbook for them;
+    your practitioner's, into your own workbook.
+
+    All or nothing, in one transaction. A bundle not newer than the last one received
+    changes nothing; a later one replaces what the sender shared before.
+    """
+    from heron_research.exchange.receive import receive as take_in
+
+    result = take_in(bundle, into, identity=identity)
     for line in result.lines():
         click.echo(line)

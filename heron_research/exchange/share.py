@@ -21,6 +21,7 @@ from pathlib import Path
 from heron_research.errors import ShareError
 from heron_research.exchange.bundle import (
     AUDIENCES,
+    PRACTICE_AUDIENCES,
     BundleContents,
     FreeText,
     build_bundle,
@@ -45,7 +46,11 @@ __all__ = [
 #: Settings key: the absolute path of the workbook owner's identity file.
 IDENTITY_SETTING = "exchange.identity"
 
-_WHO = {Audience.PRACTITIONER: "your practitioner", Audience.RESEARCH: "the study"}
+_WHO = {
+    Audience.PRACTITIONER: "your practitioner",
+    Audience.RESEARCH: "the study",
+    Audience.CLIENT: "your client",
+}
 _FREE_TEXT = {
     "kept": "as you wrote it",
     "none": "left out (names never leave)",
@@ -63,10 +68,19 @@ def recipient_setting(audience: Audience | str) -> str:
     return f"exchange.recipient.{Audience(audience).value}"
 
 
-def _audience(audience: Audience | str) -> Audience:
+def _audience(wb: Workbook, audience: Audience | str) -> Audience:
     found = Audience(audience)
-    if found not in AUDIENCES:
-        raise ShareError(f"a workbook shares with its practitioner or a study, not {found}")
+    if wb.is_practice:
+        if found not in PRACTICE_AUDIENCES:
+            raise ShareError(
+                f"{wb.path} is a practice workbook: it shares your own entries with your "
+                f"client (--to client), not with {found}"
+            )
+    elif found not in AUDIENCES:
+        raise ShareError(
+            f"a client's workbook shares with its practitioner or a study, not {found} "
+            "(--to client is for a practitioner's practice workbook)"
+        )
     return found
 
 
@@ -129,7 +143,7 @@ def preview_share(
     wb: Workbook, audience: Audience | str, *, free_text: FreeText | None = None
 ) -> SharePreview:
     """What :func:`share` would put in a bundle now; nothing is written."""
-    audience = _audience(audience)
+    audience = _audience(wb, audience)
     sequence = int(wb.get_setting(sequence_setting(audience)) or 0) + 1
     return SharePreview(
         build_bundle(wb, audience, sequence=sequence, free_text=free_text), sequence
@@ -176,7 +190,7 @@ def share(
     are remembered. Everything that can be refused (a bad recipient, a missing or exposed
     key file, an existing ``out``) is refused before the workbook or the disk is changed.
     """
-    audience = _audience(audience)
+    audience = _audience(wb, audience)
     out = Path(out)
     to = _recipient(wb, audience, recipient)
     key_path = _identity_path(wb, identity)

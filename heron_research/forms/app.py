@@ -13,8 +13,10 @@ import ipywidgets as W
 
 from heron_research.errors import WorkbookNotFoundError
 from heron_research.forms import kinds  # its forms register themselves in FORMS
+from heron_research.forms import share as _share  # noqa: F401  (registers the Share page)
 from heron_research.forms.core import FormContext, RecentEntries, RecordForm
-from heron_research.forms.registry import FORMS
+from heron_research.forms.registry import FORMS, Page
+from heron_research.records import RECORD_TYPES
 from heron_research.records.facts import Side
 from heron_research.visibility import Audience
 from heron_research.workbook import Workbook
@@ -26,30 +28,40 @@ _STYLE = W.HTML(
     ".heron-error{color:#8a1c1c;font-size:0.95em}"
     ".heron-form h3{margin:4px 0}"
     ".heron-row{border-left:3px solid #e0e0e0;padding-left:6px;margin-bottom:4px}"
+    ".heron-share-preview ul{margin:2px 0 6px 0}"
     "</style>"
 )
 
 
 class App:
-    """Tabs of forms bound to one workbook, with a Recent tab that opens entries for editing.
+    """Tabs of forms and pages bound to one workbook, with a Recent tab that opens entries
+    for editing.
 
-    ``forms`` maps a record kind (``EMOTION_EPISODE``) to its form; ``tabs`` is the widget
-    shown. :func:`workbook_app` and :func:`practitioner_app` build one from the registered
-    forms (:mod:`heron_research.forms.registry`).
+    ``forms`` maps a record kind (``EMOTION_EPISODE``) to its form, ``pages`` a page's tab
+    title to the page (told when its tab is shown, see
+    :class:`~heron_research.forms.registry.Page`); ``tabs`` is the widget shown. ``recent``
+    maps the kinds Recent opens for editing to their forms; ``read_only`` are kinds Recent
+    lists without editing (the other side's). :func:`workbook_app` and
+    :func:`practitioner_app` build one from the registrations
+    (:mod:`heron_research.forms.registry`).
     """
 
     def __init__(
         self,
         context: FormContext,
-        pages: list[tuple[str, list[RecordForm] | W.Widget]],
+        pages: list[tuple[str, list[RecordForm] | Page]],
         recent: dict[str, RecordForm],
         header: str,
+        *,
+        read_only: list[str] | None = None,
     ) -> None:
         self.context = context
         self.forms: dict[str, RecordForm] = {}
+        self.pages: dict[str, Page] = {}
         children: list[W.Widget] = []
         titles: list[str] = []
         self._tab_of: dict[int, int] = {}
+        self._page_at: dict[int, Page] = {}
         for title, content in pages:
             if isinstance(content, list):
                 for form in content:
@@ -57,20 +69,34 @@ class App:
                     self._tab_of[id(form)] = len(children)
                 box: W.Widget = W.VBox([f.widget for f in content])
             else:
-                box = content
+                self.pages[title] = content
+                self._page_at[len(children)] = content
+                box = content.widget
             children.append(box)
             titles.append(title)
         self.recent = RecentEntries(
-            context, recent, describe=kinds.describe, on_edit=self._show_form
+            context,
+            recent,
+            describe=kinds.describe,
+            on_edit=self._show_form,
+            read_only=read_only or [],
         )
         children.append(self.recent.widget)
         titles.append("Recent")
         self.tabs = W.Tab(children=children, titles=titles)
         self.tabs.add_class("heron-app")
+        self.tabs.observe(self._on_select, names="selected_index")
         self.widget = W.VBox([_STYLE, W.HTML(header), self.tabs])
+        self._on_select({"new": self.tabs.selected_index})
 
     def _show_form(self, form: RecordForm) -> None:
         self.tabs.selected_index = self._tab_of[id(form)]
+
+    def _on_select(self, change: dict[str, object]) -> None:
+        index = change["new"]
+        page = self._page_at.get(index) if isinstance(index, int) else None
+        if page is not None:
+            page.show()
 
     def _ipython_display_(self) -> None:  # pragma: no cover - display only
         from IPython.display import display
@@ -100,28 +126,45 @@ def _resolve(workbook: Workbook | str | Path) -> Workbook | Path:
     )
 
 
-def _app(workbook: Workbook | str | Path, side: Side, who: str) -> App:
-    """The app of one side: its registered forms in their tabs, and Recent."""
+def _app(
+    workbook: Workbook | str | Path, side: Side, who: str, *, received_from: Side | None = None
+) -> App:
+    """The app of one side: its registered forms and pages in their tabs, and Recent.
+
+    With ``received_from``, Recent also lists (read-only) the kinds only that other side
+    writes here, such as the practitioner's peer reviews in the client's workbook.
+    """
     context = FormContext(_resolve(workbook), audience=Audience(side.value))
-    pages: list[tuple[str, list[RecordForm] | W.Widget]] = []
+    pages: list[tuple[str, list[RecordForm] | Page]] = []
     editable: dict[str, RecordForm] = {}
-    for tab, registrations in FORMS.tabs(side):
+    for tab, content in FORMS.layout(side):
+        if not isinstance(content, list):
+            pages.append((tab, content.build(context)))
+            continue
         forms = []
-        for registration in registrations:
+        for registration in content:
             forms.append(form := registration.build(context))
             if registration.not_in_recent is None:
                 editable[registration.kind] = form
         pages.append((tab, forms))
-    return App(context, pages, editable, _header(context.workbook, who))
+    shown = {r.kind for r in FORMS.forms(side)}
+    read_only = [
+        kind
+        for kind, cls in RECORD_TYPES.items()
+        if received_from is not None and kind not in shown and cls.facts.written_by(received_from)
+    ]
+    return App(context, pages, editable, _header(context.workbook, who), read_only=read_only)
 
 
 def workbook_app(workbook: Workbook | str | Path = "") -> App:
     """The client's app: Today, Hypotheses, Inquiry, Review prep, Check-in, People,
-    Consent, Co-counselling and Recent (the client's forms, as registered).
+    Consent, Co-counselling, Share and Recent (the client's forms and pages, as registered).
+    Recent also lists what the practitioner wrote (received from them), marked as theirs
+    and not editable.
 
     ``workbook`` is a workbook or its path; empty means ``$HERON_WORKBOOK``.
     """
-    return _app(workbook, Side.CLIENT, "My workbook")
+    return _app(workbook, Side.CLIENT, "My workbook", received_from=Side.PRACTITIONER)
 
 
 def practitioner_app(workbook: Workbook | str | Path = "") -> App:

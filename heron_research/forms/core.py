@@ -11,7 +11,9 @@ There is one implementation of form behaviour, :class:`RecordForm`; the forms in
 * an existing entry can be loaded for editing (from :class:`RecentEntries`); saving it
   adds a revision and the earlier version is kept;
 * a form never holds a database transaction open: each save is one short transaction,
-  and reads happen only when the user asks for something.
+  and reads happen only when the user asks for something;
+* in the client's Recent, an entry the practitioner wrote says so and cannot be edited or
+  deleted there: only the writing side edits a record.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import ipywidgets as W
 from heron_research.errors import FieldProblem, HeronError, RecordValidationError
 from heron_research.forms.fields import ChoiceField, Field
 from heron_research.records.base import Record, Sharing, record_type
+from heron_research.records.facts import Side
 from heron_research.visibility import Audience
 from heron_research.workbook import Workbook
 from heron_research.workbook.store import StoredRecord
@@ -62,6 +65,9 @@ class FormContext:
     ) -> None:
         self.workbook = workbook if isinstance(workbook, Workbook) else Workbook.open(workbook)
         self.audience = Audience(audience)
+        #: who writes through these forms: the client's app writes as the client, the
+        #: practitioner's as the practitioner (whichever workbook it is opened on)
+        self.side = Side.PRACTITIONER if self.audience is Audience.PRACTITIONER else Side.CLIENT
         self._read: dict[tuple[str, bool], tuple[int, list[StoredRecord]]] = {}
         self._listeners: list[Callable[[str], None]] = []
 
@@ -215,7 +221,9 @@ class RecordForm:
             return None
         expected = self.editing.revision if self.editing is not None else None
         try:
-            stored = self.context.workbook.save(record, expected_revision=expected)
+            stored = self.context.workbook.save(
+                record, expected_revision=expected, side=self.context.side
+            )
         except HeronError as exc:
             self.status.value = _status_html("error", ["Not saved: " + str(exc)])
             return None
@@ -312,9 +320,27 @@ class _NowhereField(Field):
         return None
 
 
+#: How a Recent line in the client's app marks an entry the practitioner wrote.
+FROM_PRACTITIONER = "from your practitioner"
+
+
+def _written_by_practitioner(stored: StoredRecord) -> bool:
+    """Whether the practitioner wrote this stored record (received from them).
+
+    Reads the side the store keeps with each record; a store that keeps none (before
+    authorship was stored) means the workbook's owner wrote it.
+    """
+    return getattr(stored, "side", None) == Side.PRACTITIONER
+
+
 class RecentEntries:
     """The latest entries of some kinds, each with Edit and Delete; deleted ones can be
-    restored. ``forms`` maps a kind to the form that edits it."""
+    restored. ``forms`` maps a kind to the form that edits it; ``read_only`` kinds are
+    listed without Edit or Delete (no form here writes them).
+
+    In the client's app, an entry the practitioner wrote is marked as theirs
+    (:data:`FROM_PRACTITIONER`) and offers neither Edit nor Delete, whatever its kind.
+    """
 
     def __init__(
         self,
@@ -324,14 +350,18 @@ class RecentEntries:
         describe: Callable[[StoredRecord], str],
         limit: int = 15,
         on_edit: Callable[[RecordForm], None] | None = None,
+        read_only: Sequence[str] = (),
     ) -> None:
         self.context = context
         self.forms = forms
+        self.read_only = [k for k in read_only if k not in forms]
         self.describe = describe
         self.limit = limit
         self.on_edit = on_edit
         self.kind = W.Dropdown(
-            options=[(record_type(k).facts.plural.capitalize(), k) for k in forms],
+            options=[
+                (record_type(k).facts.plural.capitalize(), k) for k in [*forms, *self.read_only]
+            ],
             layout=W.Layout(width="20em"),
         )
         self.kind.observe(lambda _c: self.refresh(), names="value")
@@ -357,15 +387,26 @@ class RecentEntries:
         rows.sort(key=lambda s: (s.updated_at, s.id), reverse=True)
         return rows[: self.limit]
 
+    def theirs(self, stored: StoredRecord) -> bool:
+        """Whether ``stored`` is the other side's: in the client's app, the practitioner's."""
+        return self.context.audience is Audience.CLIENT and _written_by_practitioner(stored)
+
     def refresh(self) -> None:
         children: list[W.Widget] = []
         for stored in self.entries():
             deleted = stored.deleted_at is not None
+            theirs = self.theirs(stored)
             text = html.escape(self.describe(stored))
+            if theirs:
+                text += f" · <b>{html.escape(FROM_PRACTITIONER)}</b>"
             if deleted:
                 text = f"<s>{text}</s> <i>(deleted)</i>"
             label = W.HTML(text, layout=W.Layout(width="36em"))
-            if deleted:
+            if theirs or stored.kind not in self.forms:
+                row = W.HBox([label])
+                if theirs:
+                    row.add_class("heron-recent-theirs")
+            elif deleted:
                 button = W.Button(description="Restore", icon="undo")
                 button.on_click(lambda _b, s=stored: self._restore(s))
                 row = W.HBox([label, button])
@@ -394,7 +435,7 @@ class RecentEntries:
 
     def _delete(self, stored: StoredRecord) -> None:
         try:
-            self.context.workbook.delete(stored.id)
+            self.context.workbook.delete(stored.id, side=self.context.side)
         except HeronError as exc:
             self.message.value = _status_html("error", [f"Not deleted: {exc}"])
             return
@@ -406,7 +447,7 @@ class RecentEntries:
 
     def _restore(self, stored: StoredRecord) -> None:
         try:
-            self.context.workbook.restore(stored.id)
+            self.context.workbook.restore(stored.id, side=self.context.side)
         except HeronError as exc:
             self.message.value = _status_html("error", [f"Not restored: {exc}"])
             return

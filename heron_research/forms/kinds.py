@@ -273,9 +273,7 @@ def review_rating_form(context: FormContext) -> RecordForm:
             none_label="(not recorded yet)",
         ),
         field_for(V, "rated_on"),
-        GroupField(
-            "ratings", "My ratings (0-10)", fields_for(m.Ratings, *m.Ratings.model_fields)
-        ),
+        GroupField("ratings", "My ratings (0-10)", fields_for(m.Ratings, *m.Ratings.model_fields)),
         field_for(V, "client_view"),
         field_for(V, "note", placeholder="optional"),
         sharing_field(V),

@@ -1,4 +1,4 @@
-"""Research: many consented workbooks into one anonymised dataset, on Dask.
+"""Research: many consented workbooks (or research bundles) into one anonymised dataset, on Dask.
 
 The flow, one module per step::
 
@@ -17,6 +17,7 @@ Importing this package does not import pandas, pyarrow or Dask.
 """
 
 from heron_research.research.batch import BatchProgress, BatchReport, Problem, run_batch
+from heron_research.research.bundles import StudyIdentities, load_identities
 from heron_research.research.dataset import Dataset, open_dataset
 from heron_research.research.errors import (
     DatasetExistsError,
@@ -35,9 +36,11 @@ __all__ = [
     "NoInputsError",
     "Problem",
     "ResearchError",
+    "StudyIdentities",
     "StudyKey",
     "StudyKeyError",
     "StudyKeyExposedError",
+    "load_identities",
     "load_study_key",
     "open_dataset",
     "run_batch",

@@ -1,4 +1,5 @@
-"""The research batch on Dask: many workbooks in, one anonymised dataset out.
+"""The research batch on Dask: many workbooks (or their exports, or research bundles) in,
+one anonymised dataset out.
 
 :func:`run_batch` finds the inputs, then runs :func:`heron_research.research.task.process_source`
 for each on a Dask cluster: a local one sized to the machine (one single-threaded worker
@@ -10,6 +11,7 @@ so memory stays flat however many workbooks there are. The combine step then wri
 :mod:`heron_research.research.dataset`).
 
 The study key stays in this process: workers receive a key derived from it, for pseudonyms.
+The study's age identities, which open research bundles, go to the workers that read them.
 On a remote cluster every worker must have heron-research installed and must be able to read
 the input paths as given (a shared file system).
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heron_research.research.anonymise import FreeText
+from heron_research.research.bundles import StudyIdentities
 from heron_research.research.dataset import DatasetWriter
 from heron_research.research.errors import NoInputsError, ResearchError
 from heron_research.research.gate import EXCLUSION_REASONS
@@ -143,6 +146,7 @@ def run_batch(
     out: str | os.PathLike[str],
     *,
     key: StudyKey,
+    identities: StudyIdentities | None = None,
     free_text: FreeText = "none",
     k: int = 5,
     scheduler: str | None = None,
@@ -153,6 +157,8 @@ def run_batch(
 ) -> BatchReport:
     """Anonymise every consented workbook in ``inputs`` into the dataset folder ``out``.
 
+    ``inputs`` are workbooks, exports, research bundles (opened with ``identities``, see
+    :func:`~heron_research.research.bundles.load_identities`) or folders of them.
     ``client`` runs on an existing Dask client; otherwise ``scheduler`` (an address such as
     ``tcp://host:8786``) or a new local cluster of ``workers`` processes. Consent is judged
     as of ``as_of`` (default: now). Raises :class:`~heron_research.errors.ResearchError` for
@@ -165,7 +171,9 @@ def run_batch(
         paths = find_inputs(inputs)
     except PermissionError as exc:
         raise NoInputsError(f"cannot read {exc.filename}: {exc.strerror}") from None
-    settings = TaskSettings(key.pseudonymiser(), free_text, as_of or datetime.now(UTC))
+    settings = TaskSettings(
+        key.pseudonymiser(), free_text, as_of or datetime.now(UTC), identities or StudyIdentities()
+    )
     problems: list[Problem] = []
     try:
         with DatasetWriter(Path(out), key, free_text=free_text, k=k) as writer:

@@ -4,6 +4,11 @@ The rule itself lives in :mod:`heron_research.visibility`: the ``research`` audi
 records shared at the research level, and only while research consent is in force (given,
 not withdrawn, to the principles text this version ships). The gate asks that rule and
 adds the reason a researcher and an ethics board need when a workbook is left out.
+
+A research bundle carries the consent in force when the client made it, not the ledger:
+:func:`bundle_gate` asks the same rule of that one entry (research given, to the principles
+text this version ships). The bundle cannot say whether research consent was never given
+or withdrawn, so its refusal has a reason of its own (``research_not_in_force``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime
 from heron_research.records import ConsentEntry, ConsentState, Sharing, consent_state
 from heron_research.visibility import Audience, visible_levels
 
-__all__ = ["EXCLUSION_REASONS", "GateDecision", "consent_gate"]
+__all__ = ["EXCLUSION_REASONS", "GateDecision", "bundle_gate", "consent_gate"]
 
 #: Every reason a workbook is excluded, by code: the words the manifest uses.
 EXCLUSION_REASONS: dict[str, str] = {
@@ -25,6 +30,10 @@ EXCLUSION_REASONS: dict[str, str] = {
     "principles_changed": (
         "research consent was given to an earlier version of the principles and has not "
         "been renewed for the current one"
+    ),
+    "research_not_in_force": (
+        "the research bundle says consent to research use was not in force when it was made "
+        "(not given, withdrawn, or given to an earlier version of the principles)"
     ),
     "nothing_shared": "research consent is in force, but no entry is shared for research",
     "duplicate": "the same workbook was given more than once (as another file or export)",
@@ -69,3 +78,14 @@ def consent_gate(
     else:
         code = "principles_changed"
     return GateDecision(levels, code, state)
+
+
+def bundle_gate(entry: ConsentEntry | None, *, current_version: str | None = None) -> GateDecision:
+    """Decide whether research may see a research bundle, from the consent entry in force
+    when it was made (``None``: the bundle says no consent was recorded)."""
+    if entry is None:
+        return consent_gate([], datetime.now().astimezone(), current_version=current_version)
+    decision = consent_gate([entry], entry.recorded_at, current_version=current_version)
+    if decision.code in ("research_not_given", "research_withdrawn"):
+        return GateDecision(decision.levels, "research_not_in_force", decision.state)
+    return decision

@@ -1,15 +1,18 @@
 """Inputs of a batch: finding them, reading them read-only, and saying why one cannot be read.
 
-An input is a workbook file (SQLite) or a portable JSON export. A folder stands for every
-``*.heron`` and ``*.json`` file under it (hidden files and folders, and research datasets
-made earlier, skipped). A file named directly is read whatever its name, and recognised by
-its first bytes.
+An input is a workbook file (SQLite), a portable JSON export or a research bundle (an
+age-encrypted file a client made with ``share --to research``). A folder stands for every
+``*.heron``, ``*.json`` and ``*.age`` file under it (hidden files and folders, and research
+datasets made earlier, skipped). A file named directly is read whatever its name, and
+recognised by its first bytes.
 
 A workbook is opened with ``Workbook.open(path, readonly=True)``; an export is validated
 straight to rows (:func:`heron_research.workbook.portable.read_export`, the checks an import
 makes) and read like a read-only workbook by
-:class:`~heron_research.workbook.rows.RowsReader`, with no SQLite file made. Either way the
-input file is checked before and after it is read (with the workbook's ``-wal`` file, where
+:class:`~heron_research.workbook.rows.RowsReader`, with no SQLite file made; a bundle is
+decrypted with the study's age identities, checked, and read the same way by
+:class:`~heron_research.research.bundles.BundleReader`. Whatever the format, the input
+file is checked before and after it is read (with the workbook's ``-wal`` file, where
 committed entries may still wait) by its :func:`signature`: a file that changed in between
 is not used.
 """
@@ -32,7 +35,10 @@ from heron_research.errors import (
     batch_reason,
 )
 from heron_research.records.consent import ConsentState
+from heron_research.records.models import CONSENT
+from heron_research.research.bundles import AGE_MAGIC, BundleReader, StudyIdentities
 from heron_research.research.errors import NoInputsError
+from heron_research.research.gate import GateDecision, consent_gate
 from heron_research.visibility import Audience
 from heron_research.workbook import Workbook
 from heron_research.workbook.rows import RowsReader
@@ -45,6 +51,7 @@ __all__ = [
     "Source",
     "StoredRow",
     "classify_error",
+    "consent_decision",
     "content_digest",
     "find_inputs",
     "open_source",
@@ -54,10 +61,10 @@ __all__ = [
 ]
 
 #: file names a folder is searched for
-SUFFIXES = (".heron", ".json")
+SUFFIXES = (".heron", ".json", ".age")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
-Format = Literal["workbook", "export"]
+Format = Literal["workbook", "export", "bundle"]
 
 #: Why an input could not be read, by code: the words the manifest uses (no paths, no
 #: content). Derived from the one table of errors and reasons, :data:`BATCH_REASONS`.
@@ -65,8 +72,9 @@ ERROR_REASONS: dict[str, str] = {code: reason.words for code, reason in BATCH_RE
 
 
 def find_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Every input file named by ``paths`` (files, or folders searched for workbooks and
-    exports), each once, in a fixed order. A path that does not exist stops the batch."""
+    """Every input file named by ``paths`` (files, or folders searched for workbooks,
+    exports and bundles), each once, in a fixed order. A path that does not exist stops the
+    batch."""
     found: dict[Path, None] = {}
     for given in paths:
         path = Path(given)
@@ -87,7 +95,9 @@ def find_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             raise NoInputsError(f"{path}: no such file or folder")
     if not found:
         names = ", ".join(str(p) for p in paths) or "(none given)"
-        raise NoInputsError(f"no workbooks (*.heron) or exports (*.json) found in {names}")
+        raise NoInputsError(
+            f"no workbooks (*.heron), exports (*.json) or bundles (*.age) found in {names}"
+        )
     return sorted(found)
 
 
@@ -146,24 +156,33 @@ def signature(path: Path) -> Signature:
 
 
 def sniff(path: Path) -> Format:
-    """Whether the file is a workbook (SQLite) or an export (JSON), from its first bytes."""
+    """Whether the file is a workbook (SQLite), an export (JSON) or a bundle (age), from
+    its first bytes."""
     with path.open("rb") as fh:
         head = fh.read(64)
     if head.startswith(_SQLITE_MAGIC):
         return "workbook"
+    if head.startswith(AGE_MAGIC):
+        return "bundle"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return "export"
     raise NotAWorkbookError(f"{path} is not a heron-research workbook or export", path)
 
 
-#: What a batch reads an input through: the workbook itself, or an export's rows.
-Source = Workbook | RowsReader
+#: What a batch reads an input through: the workbook itself, an export's rows, a bundle.
+Source = Workbook | RowsReader | BundleReader
 
 
 @contextmanager
-def open_source(path: Path, fmt: Format, as_of: datetime) -> Iterator[Source]:
+def open_source(
+    path: Path,
+    fmt: Format,
+    as_of: datetime,
+    identities: StudyIdentities | None = None,
+) -> Iterator[Source]:
     """The input, read-only, with a clock that reads ``as_of``: a workbook opened
-    read-only, or an export's rows validated as an import would (no file is written)."""
+    read-only, an export's rows validated as an import would (no file is written), or a
+    research bundle decrypted with ``identities`` and checked."""
 
     def clock() -> datetime:
         return as_of
@@ -171,6 +190,11 @@ def open_source(path: Path, fmt: Format, as_of: datetime) -> Iterator[Source]:
     if fmt == "workbook":
         with Workbook.open(path, readonly=True, clock=clock) as wb:
             yield wb
+        return
+    if fmt == "bundle":
+        from heron_research.research.bundles import read_bundle
+
+        yield read_bundle(path, identities or StudyIdentities(), clock=clock)
         return
     from heron_research.workbook.portable import read_export
 
@@ -202,6 +226,15 @@ def stored_rows(
     or damaged file raises the store's errors.
     """
     return wb.raw_rows(kinds, audience, consent=consent, include_deleted=include_deleted)
+
+
+def consent_decision(wb: Source) -> GateDecision:
+    """The consent gate for an open input: on a workbook's (or an export's) whole ledger at
+    its clock's now, on a bundle's consent in force when it was made."""
+    if isinstance(wb, BundleReader):
+        return wb.gate()
+    ledger = [s.record for s in wb.records(CONSENT)]
+    return consent_gate(ledger, wb.now())  # type: ignore[arg-type]
 
 
 def classify_error(exc: BaseException) -> str:

@@ -348,6 +348,7 @@ DECISIONS = kind_table(
     fields("topic", "proposed_by", "decided_by", "decision", "notes"),
 )
 
+
 def _clients_part(path: tuple[str, ...]) -> Getter:
     """A review's client rating (``path``: ``("ratings", "focus")``) or view on continuing
     from the client's latest review rating linked to it and shared for research, or from the

@@ -1,4 +1,4 @@
-"""One input, start to finish: the task a Dask worker runs for each workbook or export.
+"""One input, start to finish: the task a Dask worker runs for each workbook, export or bundle.
 
 :func:`process_source` notes the file's signature, opens it read-only, asks the consent gate,
 reads only what the research audience may see, runs the anonymiser steps and returns Arrow
@@ -14,11 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from heron_research.records.models import CO_COUNSELLING_SESSION, CONSENT, PERSON
+from heron_research.records.models import CO_COUNSELLING_SESSION, PERSON
 from heron_research.research import anonymise
 from heron_research.research.anonymise import FreeText, ParticipantData
 from heron_research.research.arrow import read_batch, to_batches
-from heron_research.research.gate import EXCLUSION_REASONS, consent_gate
+from heron_research.research.bundles import BundleReader, StudyIdentities
+from heron_research.research.gate import EXCLUSION_REASONS
 from heron_research.research.keys import Pseudonymiser
 from heron_research.research.sources import (
     ERROR_REASONS,
@@ -27,6 +28,7 @@ from heron_research.research.sources import (
     Source,
     StoredRow,
     classify_error,
+    consent_decision,
     content_digest,
     open_source,
     signature,
@@ -62,11 +64,13 @@ Status = Literal["included", "excluded", "erred"]
 
 @dataclass(frozen=True)
 class TaskSettings:
-    """What every task needs: the pseudonym key, the free-text mode and the consent moment."""
+    """What every task needs: the pseudonym key, the free-text mode, the consent moment and
+    the study's age identities (for research bundles)."""
 
     keys: Pseudonymiser
     free_text: FreeText
     as_of: datetime
+    identities: StudyIdentities = field(default_factory=StudyIdentities)
 
 
 @dataclass
@@ -171,14 +175,16 @@ def extract(wb: Source, *, with_names: bool = False) -> tuple[ParticipantData | 
     exclusion code if the consent gate says no (or nothing is shared for research).
 
     Consent is judged at the workbook clock's now (:func:`process_source` opens workbooks
-    with a clock that reads the batch's moment). The consent ledger is read validated, as
-    the gate's input; the gate asks :func:`heron_research.visibility.visible_levels` which
-    sharing levels research may see, and only records at those levels are read. The people
-    register is read in full (the client's view) for relationships and, to scrub free
-    text, names; neither table is exported.
+    with a clock that reads the batch's moment); a research bundle is judged on the
+    consent in force when it was made (see
+    :func:`~heron_research.research.sources.consent_decision`). The consent ledger is read
+    validated, as the gate's input; the gate asks
+    :func:`heron_research.visibility.visible_levels` which sharing levels research may see,
+    and only records at those levels are read. The people register is read in full (the
+    client's view) for relationships and, to scrub free text, names; neither table is
+    exported.
     """
-    ledger = [s.record for s in wb.records(CONSENT)]
-    decision = consent_gate(ledger, wb.now())  # type: ignore[arg-type]
+    decision = consent_decision(wb)
     if not decision.included:
         return None, decision.code
     rows = stored_rows(wb, kinds_read(), Audience.RESEARCH, consent=decision.state)
@@ -241,7 +247,10 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
     """Read one input into anonymised record batches; never raises for a bad input.
 
     The input is named in the manifest by a keyed hash of its format and workbook id (of
-    its bytes, if it could not be read as a workbook), never by its path.
+    its bytes, if it could not be read as a workbook), never by its path. A research
+    bundle's free text was left out or scrubbed on the client's machine, with the client's
+    own people register: the batch has no names to scrub it with, and runs the scrubber's
+    patterns over it again (what the client's scrubber wrote, they leave as it is).
     """
     file = Path(path)
     keys = settings.keys
@@ -249,9 +258,12 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
     try:
         before = signature(file)
         fmt = sniff(file)
-        with open_source(file, fmt, settings.as_of) as wb:
+        with open_source(file, fmt, settings.as_of, settings.identities) as wb:
             workbook_id = wb.id
-            data, code = extract(wb, with_names=settings.free_text == "scrubbed")
+            scrub = settings.free_text == "scrubbed" and not isinstance(wb, BundleReader)
+            data, code = extract(wb, with_names=scrub)
+            if data is not None and isinstance(wb, BundleReader):
+                data.last_saved = wb.created_at  # the bundle stands for the workbook then
         if signature(file) != before:
             raise ChangedWhileReading(path)
     except Exception as exc:

@@ -1,21 +1,35 @@
 """The portable export: a whole workbook as one JSON document, and back.
 
-Format (``format: "heron-research-workbook"``, ``format_version: 1``), described by the
+Format (``format: "heron-research-workbook"``, ``format_version: 2``), described by the
 JSON Schema published as ``schema/workbook-export.schema.json``::
 
     {
       "format": "heron-research-workbook",
-      "format_version": 1,
+      "format_version": 2,
       "exported_by": "heron-research 0.1.0",
-      "workbook": {"id": "...", "created_at": "2025-01-06T08:00:00.000000Z", "schema_version": 2},
+      "workbook": {"id": "...", "created_at": "2025-01-06T08:00:00.000000Z", "schema_version": 3,
+                   "side": "client",            # or "practitioner": a practice workbook,
+                   "client_workbook_id": null,  # bound to this client workbook id
+                   "received": null},           # the last bundle received (see below)
       "records": [                  # the current version of every record, deleted ones too
-        {"kind": "emotion_episode", "id": "...", "sharing": "practitioner",
+        {"kind": "emotion_episode", "id": "...", "side": "client", "sharing": "practitioner",
          "created_at": "...", "updated_at": "...", "deleted_at": null, "revision": 2,
          "data": {...the record's fields...}}, ...],
       "revisions": [                # every saved version, oldest first per record
-        {"record_id": "...", "revision": 1, "kind": "...", "sharing": "...",
-         "saved_at": "...", "deleted": false, "data": {...}}, ...]
+        {"record_id": "...", "revision": 1, "kind": "...", "side": "client", "sharing": "...",
+         "saved_at": "...", "deleted": false, "data": {...}}, ...],
+      "withheld": [                 # a practice workbook: counts of the client's entries
+        {"kind": "emotion_episode", "occurred_on": "2025-03-01", "count": 2}, ...]
     }
+
+``received`` is ``{"sequence": 3, "created_at": "...", "consent": {...} or null}``: the number
+and time of the last bundle taken in, and for a practice workbook the client's consent
+entry in force when it was made.
+
+Format 1 (before records knew their writing side) is still imported: it has no ``side``,
+``client_workbook_id``, ``received`` or ``withheld``, and each entry gets the side the
+workbook's migration 3 gives stored rows (the practitioner for kinds only they write, else
+the client).
 
 Timestamps are UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``. Keys are sorted and the output is
 deterministic, so ``export(import(export(w))) == export(w)`` byte for byte.
@@ -33,12 +47,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from heron_research._version import __version__
 from heron_research.errors import ExportFormatError
-from heron_research.records import RECORD_TYPES, Record, Sharing
+from heron_research.records import RECORD_TYPES, ConsentEntry, Record, Sharing, Side
 from heron_research.records.base import _problem
 from heron_research.workbook.files import write_private
-from heron_research.workbook.schema import SCHEMA_VERSION
+from heron_research.workbook.schema import SCHEMA_VERSION, side_before_v3
 from heron_research.workbook.store import Workbook
-from heron_research.workbook.stored import RecordRow, RevisionRow, WorkbookRows, when_columns
+from heron_research.workbook.stored import (
+    Received,
+    RecordRow,
+    RevisionRow,
+    WithheldRow,
+    WorkbookRows,
+    when_columns,
+)
 
 __all__ = [
     "FORMAT",
@@ -53,7 +74,9 @@ __all__ = [
 ]
 
 FORMAT = "heron-research-workbook"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The export formats this version imports (1: before records knew their writing side).
+READABLE_VERSIONS = (1, 2)
 _STAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
 
 Stamp = Annotated[str, Field(pattern=_STAMP, description="UTC time, YYYY-MM-DDTHH:MM:SS.ffffffZ")]
@@ -63,10 +86,48 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_SIDE = "The side that wrote it: only that side edits it (format 2; absent in format 1)"
+
+
+class ReceivedInfo(_Strict):
+    """The last bundle the workbook took in (heron-research receive)."""
+
+    sequence: int = Field(ge=1, description="The bundle's number: a later one is larger")
+    created_at: Stamp
+    consent: ConsentEntry | None = Field(
+        default=None,
+        description="A practice workbook: the client's consent entry in force when the bundle "
+        "was made (none recorded: null)",
+    )
+
+
+class WithheldEntry(_Strict):
+    """How many of the client's entries of a kind and day a practice workbook's last bundle
+    left out: a count, no content and no ids."""
+
+    kind: Literal[tuple(RECORD_TYPES)]  # type: ignore[valid-type]
+    occurred_on: str | None = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", description="The entries' day (null: undated kinds)"
+    )
+    count: int = Field(ge=1)
+
+
 class WorkbookInfo(_Strict):
     id: str = Field(min_length=1, max_length=64, description="The workbook's random id")
     created_at: Stamp
     schema_version: int = Field(ge=1, description="Workbook schema version it was exported from")
+    side: Side | None = Field(
+        default=None,
+        description="client: a client's own workbook; practitioner: a practitioner's practice "
+        "workbook for one client (format 2; absent in format 1: a client's)",
+    )
+    client_workbook_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="A practice workbook: the client workbook it is bound to",
+    )
+    received: ReceivedInfo | None = None
 
 
 def _entry_model(kind: str, record: type[Record]) -> type[BaseModel]:
@@ -75,6 +136,7 @@ def _entry_model(kind: str, record: type[Record]) -> type[BaseModel]:
         __base__=_Strict,
         kind=(Literal[kind], Field(description="The record kind")),  # type: ignore[valid-type]
         id=(str, Field(min_length=1, max_length=64)),
+        side=(Side | None, Field(default=None, description=_SIDE)),
         sharing=(Sharing, ...),
         created_at=(Stamp, ...),
         updated_at=(Stamp, ...),
@@ -92,6 +154,7 @@ class RevisionEntry(_Strict):
     record_id: str = Field(min_length=1, max_length=64)
     revision: int = Field(ge=1)
     kind: Literal[tuple(RECORD_TYPES)]  # type: ignore[valid-type]
+    side: Side | None = Field(default=None, description=_SIDE)
     sharing: Sharing
     saved_at: Stamp
     deleted: bool = Field(description="This revision marks a deletion (true) or a save/restore")
@@ -107,11 +170,16 @@ class ExportDocument(_Strict):
         json_schema_extra={"$id": "https://heron-research.example/workbook-export.schema.json"},
     )
     format: Literal["heron-research-workbook"]
-    format_version: Literal[1]
+    format_version: Literal[1, 2]
     exported_by: str
     workbook: WorkbookInfo
     records: list[RecordEntry]  # type: ignore[valid-type]
     revisions: list[RevisionEntry]
+    withheld: list[WithheldEntry] = Field(
+        default_factory=list,
+        description="A practice workbook: counts of the client's entries per kind and day that "
+        "their last bundle left out (format 2)",
+    )
 
 
 def export_schema() -> dict[str, Any]:
@@ -132,11 +200,21 @@ def export_data(wb: Workbook) -> dict[str, Any]:
             "id": rows.workbook_id,
             "created_at": rows.created_at,
             "schema_version": rows.schema_version,
+            "side": Side(rows.side).value,
+            "client_workbook_id": rows.client_workbook_id,
+            "received": None
+            if rows.received is None
+            else {
+                "sequence": rows.received.sequence,
+                "created_at": rows.received.created_at,
+                "consent": rows.received.consent,
+            },
         },
         "records": [
             {
                 "kind": r.kind,
                 "id": r.id,
+                "side": r.side,
                 "sharing": r.sharing,
                 "created_at": r.created_at,
                 "updated_at": r.updated_at,
@@ -151,12 +229,16 @@ def export_data(wb: Workbook) -> dict[str, Any]:
                 "record_id": v.record_id,
                 "revision": v.revision,
                 "kind": v.kind,
+                "side": v.side,
                 "sharing": v.sharing,
                 "saved_at": v.saved_at,
                 "deleted": bool(v.deleted),
                 "data": json.loads(v.data),
             }
             for v in rows.revisions
+        ],
+        "withheld": [
+            {"kind": w.kind, "occurred_on": w.occurred_on, "count": w.count} for w in rows.withheld
         ],
     }
 
@@ -193,10 +275,10 @@ def _parse(text: str, source: str) -> ExportDocument:
         raise ExportFormatError(f"{source} is not valid JSON ({exc})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise ExportFormatError(f"{source} is not a heron-research workbook export")
-    if raw.get("format_version") != FORMAT_VERSION:
+    if raw.get("format_version") not in READABLE_VERSIONS:
         raise ExportFormatError(
             f"{source} uses export format {raw.get('format_version')!r}; this heron-research "
-            f"reads format {FORMAT_VERSION}"
+            f"reads formats {' and '.join(map(str, READABLE_VERSIONS))}"
         )
     try:
         return ExportDocument.model_validate(raw)
@@ -272,6 +354,28 @@ def read_export(text: str, *, source: str = "the export") -> WorkbookRows:
             raise ExportFormatError(
                 f"{source}: record {r.id} has a different id or sharing in data"
             )
+    info = doc.workbook
+    if doc.format_version >= 2:
+        missing = [e for e in (info, *doc.records, *doc.revisions) if e.side is None]
+        if missing:
+            raise ExportFormatError(
+                f"{source}: format 2 gives every entry its side; some have none"
+            )
+    elif info.client_workbook_id or info.received or doc.withheld:
+        raise ExportFormatError(f"{source}: format 1 has no practice workbooks")
+    side = Side(info.side or Side.CLIENT)
+    if (side is Side.PRACTITIONER) != (info.client_workbook_id is not None):
+        raise ExportFormatError(
+            f"{source}: a practice workbook, and only one, names the client workbook it is for"
+        )
+    for r in doc.records:
+        writer = r.side or side_before_v3(r.kind)
+        if not r.data.facts.written_by(writer):
+            raise ExportFormatError(
+                f"{source}: record {r.id} says the {writer} wrote it; only the "
+                f"{' or '.join(sorted(r.data.facts.writers))} writes {r.data.facts.plural}"
+            )
+    received = info.received
     return WorkbookRows(
         workbook_id=doc.workbook.id,
         created_at=doc.workbook.created_at,
@@ -287,6 +391,7 @@ def read_export(text: str, *, source: str = "the export") -> WorkbookRows:
                 r.deleted_at,
                 r.revision,
                 json.dumps(r.data.to_data(), ensure_ascii=False, sort_keys=True),
+                Side(r.side or side_before_v3(r.kind)).value,
             )
             for r in doc.records
         ),
@@ -299,9 +404,20 @@ def read_export(text: str, *, source: str = "the export") -> WorkbookRows:
                 v.saved_at,
                 int(v.deleted),
                 json.dumps(v.data, ensure_ascii=False, sort_keys=True),
+                Side(v.side or side_before_v3(v.kind)).value,
             )
             for v in doc.revisions
         ),
+        side=side,
+        client_workbook_id=info.client_workbook_id,
+        received=None
+        if received is None
+        else Received(
+            received.sequence,
+            received.created_at,
+            received.consent.to_data() if received.consent is not None else None,
+        ),
+        withheld=tuple(WithheldRow(w.kind, w.occurred_on, w.count) for w in doc.withheld),
     )
 
 
@@ -309,7 +425,13 @@ def import_text(text: str, dest: str | os.PathLike[str], *, source: str = "the e
     """Like :func:`import_json` for export text already in memory."""
     rows = read_export(text, source=source)
     # built whole under a temporary name: killed part-way, no half-imported workbook is left
-    return Workbook.create(dest, workbook_id=rows.workbook_id, fill=lambda wb: wb.import_rows(rows))
+    return Workbook.create(
+        dest,
+        workbook_id=rows.workbook_id,
+        side=rows.side,
+        client_workbook_id=rows.client_workbook_id,
+        fill=lambda wb: wb.import_rows(rows),
+    )
 
 
 def _main(argv: list[str]) -> int:

@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from heron_research.errors import RecordNotFoundError
-from heron_research.records import Record, record_type
+from heron_research.records import PERSON, Record, record_type
 from heron_research.records.base import Sharing
 from heron_research.records.consent import ConsentState, consent_state
+from heron_research.records.facts import Side
 from heron_research.visibility import Audience
 from heron_research.workbook.stored import (
     ROW_ORDER,
@@ -70,15 +71,40 @@ class RowsReader:
         return self._clock()
 
     def _current(
-        self, kind: str, levels: frozenset[Sharing], include_deleted: bool
+        self,
+        kind: str,
+        levels: frozenset[Sharing],
+        include_deleted: bool,
+        audience: Audience | str = Audience.CLIENT,
     ) -> list[RecordRow]:
         record_type(kind)
         values = {level.value for level in levels}
-        return [
+        found = [
             row
             for row in self._by_kind.get(kind, ())
             if row.sharing in values and (include_deleted or row.deleted_at is None)
         ]
+        if kind == PERSON and Audience(audience) is Audience.PRACTITIONER:
+            named = self._named_people(values)
+            found = [row for row in found if row.id in named]
+        return found
+
+    def _named_people(self, values: set[str]) -> set[str]:
+        """The people named by current entries shared at ``values`` (the store's rule: the
+        practitioner sees a person only when an entry they see names them)."""
+        named: set[str] = set()
+        for kind, rows in self._by_kind.items():
+            if kind == PERSON:
+                continue
+            for row in rows:
+                if row.sharing in values and row.deleted_at is None:
+                    data = json.loads(row.data)
+                    people = data.get("people")
+                    if isinstance(people, list):
+                        named.update(p for p in people if isinstance(p, str))
+                    if isinstance(data.get("person_id"), str):
+                        named.add(data["person_id"])
+        return named
 
     def records(
         self,
@@ -97,8 +123,9 @@ class RowsReader:
                 updated_at=parse_stamp(row.updated_at),
                 revision=row.revision,
                 deleted_at=parse_stamp(row.deleted_at) if row.deleted_at else None,
+                side=Side(row.side),
             )
-            for row in self._current(kind, levels, include_deleted)
+            for row in self._current(kind, levels, include_deleted, audience)
         ]
 
     def consent(self, as_of: datetime | None = None) -> ConsentState:
@@ -128,7 +155,7 @@ class RowsReader:
         return [
             StoredRow(row.kind, row.id, row.revision, row.updated_at, json.loads(row.data))
             for kind in sorted(set(kinds))
-            for row in self._current(kind, levels, include_deleted)
+            for row in self._current(kind, levels, include_deleted, audience)
         ]
 
     def history(self, record_id: str) -> list[Revision]:
@@ -145,6 +172,7 @@ class RowsReader:
                 parse_stamp(v.saved_at),
                 bool(v.deleted),
                 json.loads(v.data),
+                Side(v.side),
             )
             for v in found
         ]

@@ -14,7 +14,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "Migration"]
+from heron_research.records import models as m
+from heron_research.records.models import INTERVENTION, PEER_REVIEW, PRACTITIONER_REACTION
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "side_before_v3"]
+
+#: The kinds only the practitioner wrote when migration 3 gave every stored row its writing
+#: side (the rest were the client's). Frozen with the migration: never change it.
+_PRACTITIONER_ONLY_AT_V3 = (PEER_REVIEW, PRACTITIONER_REACTION, INTERVENTION)
+#: Every kind there was at migration 3 (frozen with it, too).
+_KINDS_AT_V3 = frozenset(
+    (
+        m.PERSON,
+        m.CONSENT,
+        m.EMOTION_EPISODE,
+        m.PROJECTION_HYPOTHESIS,
+        m.INQUIRY_CYCLE,
+        m.FOCUS_DECISION,
+        m.AGENDA_ITEM,
+        *_PRACTITIONER_ONLY_AT_V3,
+        m.CHECK_IN,
+        m.CO_COUNSELLING_SESSION,
+    )
+)
+_AT_V3 = ", ".join(f"'{kind}'" for kind in _PRACTITIONER_ONLY_AT_V3)
 
 #: "HRWB" (heron-research workbook) as a 32-bit integer, stored in the SQLite header.
 APPLICATION_ID = 0x48525742
@@ -75,7 +98,48 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) STRICT""",
         ),
     ),
+    Migration(
+        3,
+        "authorship: every record and revision knows the side that wrote it; a practice "
+        "workbook's received counts of what the client withheld",
+        (
+            # existing rows: the client's, except kinds only the practitioner writes
+            "ALTER TABLE records ADD COLUMN side TEXT NOT NULL DEFAULT 'client'"
+            " CHECK (side IN ('client', 'practitioner'))",
+            "ALTER TABLE revisions ADD COLUMN side TEXT NOT NULL DEFAULT 'client'"
+            " CHECK (side IN ('client', 'practitioner'))",
+            f"UPDATE records SET side = 'practitioner' WHERE kind IN ({_AT_V3})",
+            f"UPDATE revisions SET side = 'practitioner' WHERE kind IN ({_AT_V3})",
+            # a practice workbook: how many of the client's entries of each kind and day the
+            # last bundle left out (counts only; an undated kind's day is NULL)
+            """CREATE TABLE withheld (
+                kind TEXT NOT NULL,
+                occurred_on TEXT,
+                count INTEGER NOT NULL CHECK (count >= 1),
+                UNIQUE (kind, occurred_on)
+            ) STRICT""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def side_before_v3(kind: str) -> str:
+    """The writing side migration 3 gives a stored row of ``kind`` (and an import gives an
+    entry of an export made before sides were stored).
+
+    A kind added since (no older version wrote it) is given its one writing side, if it has
+    only one; the import then checks the entry against the kind's writers as for any other."""
+    if kind in _PRACTITIONER_ONLY_AT_V3:
+        return "practitioner"
+    if kind not in _KINDS_AT_V3:
+        from heron_research.records.base import record_types
+
+        cls = record_types().get(kind)
+        if cls is not None and len(cls.facts.writers) == 1:
+            return str(next(iter(cls.facts.writers)).value)
+    return "client"
+
+
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))

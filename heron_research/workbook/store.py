@@ -8,7 +8,15 @@
 * Saving a record that exists adds a revision: earlier versions are kept in
   ``revisions`` and deletion only marks the record, so both are reversible.
 * Reads go through :func:`heron_research.visibility.visible_levels`: an audience never
-  receives a record its sharing level and the consent in force do not allow.
+  receives a record its sharing level and the consent in force do not allow. The
+  practitioner sees a person-register entry only when it is shared and an entry they see
+  names that person: what a share bundle carries, so a report made from the practitioner's
+  practice workbook equals the one made here for them.
+* Every record has one writing side (:class:`~heron_research.records.facts.Side`), and the
+  workbook has its own: a client's workbook, or a practitioner's *practice workbook* bound
+  to one client workbook. :meth:`Workbook.save` and :meth:`Workbook.delete` refuse to change
+  a record the other side wrote (:class:`OtherSideError`); only
+  :meth:`Workbook.replace_received` (``heron-research receive``) replaces those.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from heron_research.errors import (
     NewerWorkbookError,
     NotAWorkbookError,
     OlderWorkbookError,
+    OtherSideError,
     RecordNotFoundError,
     WorkbookBusyError,
     WorkbookCorruptError,
@@ -34,9 +43,10 @@ from heron_research.errors import (
     WorkbookNotFoundError,
     WorkbookReadOnlyError,
 )
-from heron_research.records import RECORD_TYPES, ConsentEntry, Record, record_type
+from heron_research.records import PERSON, RECORD_TYPES, ConsentEntry, Record, record_type
 from heron_research.records.base import Sharing, validate_record
 from heron_research.records.consent import ConsentState, consent_state
+from heron_research.records.facts import Side
 from heron_research.visibility import Audience, visible_levels
 from heron_research.workbook.files import (
     new_partial,
@@ -49,11 +59,13 @@ from heron_research.workbook.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VE
 from heron_research.workbook.stored import (
     ROW_ORDER,
     Health,
+    Received,
     RecordRow,
     Revision,
     RevisionRow,
     StoredRecord,
     StoredRow,
+    WithheldRow,
     WorkbookRows,
     audience_levels,
     parse_stamp,
@@ -66,11 +78,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Health",
+    "Received",
     "RecordRow",
     "Revision",
     "RevisionRow",
     "StoredRecord",
     "StoredRow",
+    "WithheldRow",
     "Workbook",
     "WorkbookRows",
     "parse_stamp",
@@ -164,8 +178,14 @@ class Workbook:
         workbook_id: str | None = None,
         clock: Clock | None = None,
         fill: Callable[[Workbook], None] | None = None,
+        side: Side | str = Side.CLIENT,
+        client_workbook_id: str | None = None,
     ) -> Workbook:
         """Make a new, empty workbook file (owner-only) and open it.
+
+        ``side`` is the workbook's own: a client's workbook (the default), or a
+        practitioner's practice workbook, which needs the ``client_workbook_id`` it is bound
+        to (the client's entries reach it only through ``heron-research receive``).
 
         ``fill``, if given, is called with the new workbook before it appears under its
         name (an import writes its entries there): the workbook appears with everything
@@ -181,6 +201,12 @@ class Workbook:
         import uuid
 
         path = Path(path)
+        side = Side(side)
+        if (side is Side.PRACTITIONER) != (client_workbook_id is not None):
+            raise ValueError("a practice workbook, and only one, is bound to a client workbook id")
+        meta: dict[str, str] = {}  # a client's workbook: no side in meta means the client's
+        if client_workbook_id is not None:
+            meta = {"side": side.value, "client_workbook_id": client_workbook_id}
 
         def exists() -> WorkbookExistsError:
             return WorkbookExistsError(f"{path} already exists; choose another name", path)
@@ -204,6 +230,7 @@ class Workbook:
                     initial_meta={
                         "workbook_id": workbook_id or uuid.uuid4().hex,
                         "created_at": stamp(wb._clock()),
+                        **meta,
                     }
                 )
                 if fill is not None:
@@ -303,6 +330,9 @@ class Workbook:
         else:
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
+            # deleted content is overwritten, not left in free pages: what a later bundle
+            # removes from a practice workbook leaves no trace in the file
+            db.execute("PRAGMA secure_delete = ON")
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA synchronous = FULL")
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -416,6 +446,36 @@ class Workbook:
     def created_at(self) -> datetime:
         return parse_stamp(self._meta("created_at"))
 
+    def _meta_or(self, key: str) -> str | None:
+        with self._errors():
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @property
+    def side(self) -> Side:
+        """The workbook's own side: the client's workbook, or the practitioner's practice
+        workbook for one client (a workbook made before sides were stored is a client's)."""
+        return Side(self._meta_or("side") or Side.CLIENT)
+
+    @property
+    def is_practice(self) -> bool:
+        """Whether this is a practitioner's practice workbook."""
+        return self.side is Side.PRACTITIONER
+
+    @property
+    def client_workbook_id(self) -> str:
+        """The client's workbook this one is about: its own id, or for a practice workbook
+        the client workbook it is bound to."""
+        return self._meta_or("client_workbook_id") or self.id
+
+    def received(self) -> Received | None:
+        """What this workbook keeps of the last bundle it received, if any."""
+        text = self._meta_or("received")
+        if text is None:
+            return None
+        found = json.loads(text)
+        return Received(int(found["sequence"]), str(found["created_at"]), found.get("consent"))
+
     @property
     def schema_version(self) -> int:
         with self._errors():
@@ -427,21 +487,68 @@ class Workbook:
 
     # --- writing ------------------------------------------------------------------------
 
-    def save(self, record: Record, *, expected_revision: int | None = None) -> StoredRecord:
+    def save(
+        self,
+        record: Record,
+        *,
+        expected_revision: int | None = None,
+        side: Side | str | None = None,
+    ) -> StoredRecord:
         """Save a validated record: insert it, or add a new revision if its id exists.
 
         ``expected_revision`` guards an edit: if someone saved the record since it was
         loaded, nothing is written and :class:`WorkbookError` says so.
+
+        ``side`` is who writes (default: the workbook's own side). A new record is that
+        side's; in a client's workbook a new record of a kind only the practitioner writes
+        is the practitioner's unless ``side`` says otherwise (their entries made in the
+        client's own file, as before bundles). An edit by a side other than the record's
+        writer is refused (:class:`OtherSideError`), as is any client entry written into a
+        practice workbook (those arrive only with ``heron-research receive``).
         """
         with self.atomic():
-            return self._save(record, expected_revision)
+            return self._save(record, expected_revision, side)
 
-    def save_many(self, records: Iterable[Record]) -> list[StoredRecord]:
+    def save_many(
+        self, records: Iterable[Record], *, side: Side | str | None = None
+    ) -> list[StoredRecord]:
         """Save several records in one transaction: all of them, or none."""
         with self.atomic():
-            return [self._save(r, None) for r in records]
+            return [self._save(r, None, side) for r in records]
 
-    def _save(self, record: Record, expected_revision: int | None) -> StoredRecord:
+    def _writer(self, kind: str, side: Side | str | None, *, new: bool) -> Side:
+        """The side a write by ``side`` (default: the workbook's own) is made as."""
+        facts = record_type(kind).facts
+        own = self.side
+        acting = own if side is None else Side(side)
+        if new and side is None and not facts.written_by(acting) and own is Side.CLIENT:
+            [acting] = facts.writers  # a kind of one writer: theirs, in the client's file
+        if not facts.written_by(acting):
+            raise OtherSideError(
+                f"only the {' or '.join(sorted(facts.writers))} writes {facts.plural}; "
+                "nothing was saved",
+                self.path,
+            )
+        if own is Side.PRACTITIONER and acting is Side.CLIENT:
+            raise OtherSideError(
+                f"{self.path} is a practice workbook: the client's entries come only from "
+                "their bundles (heron-research receive); nothing was saved",
+                self.path,
+            )
+        return acting
+
+    def _refuse_other_side(self, kind: str, written_by: str, acting: Side) -> None:
+        if Side(written_by) is not acting:
+            label = record_type(kind).facts.label
+            raise OtherSideError(
+                f"this {label} was written by the {written_by}; only they change it (their "
+                "next bundle brings their changes). Nothing was changed.",
+                self.path,
+            )
+
+    def _save(
+        self, record: Record, expected_revision: int | None, side: Side | str | None
+    ) -> StoredRecord:
         if not isinstance(record, Record):
             raise TypeError("save() takes a record; validate form data with Record.from_data()")
         # models are mutable and model_copy(update=...) skips validation: check again
@@ -450,23 +557,38 @@ class Workbook:
         data = json.dumps(record.to_data(), ensure_ascii=False, sort_keys=True)
         day, at = when_columns(record)
         row = self._db.execute(
-            "SELECT kind, revision, created_at FROM records WHERE id = ?", (record.id,)
+            "SELECT kind, revision, created_at, side FROM records WHERE id = ?", (record.id,)
         ).fetchone()
         if row is None:
             if expected_revision not in (None, 0):
                 raise RecordNotFoundError(f"no {record.kind} with id {record.id}", self.path)
+            writer = self._writer(record.kind, side, new=True)
             revision, created = 1, now
             self._db.execute(
                 "INSERT INTO records (id, kind, sharing, occurred_on, occurred_at, created_at,"
-                " updated_at, deleted_at, revision, data) VALUES (?,?,?,?,?,?,?,NULL,?,?)",
-                (record.id, record.kind, record.sharing.value, day, at, now, now, revision, data),
+                " updated_at, deleted_at, revision, data, side)"
+                " VALUES (?,?,?,?,?,?,?,NULL,?,?,?)",
+                (
+                    record.id,
+                    record.kind,
+                    record.sharing.value,
+                    day,
+                    at,
+                    now,
+                    now,
+                    revision,
+                    data,
+                    writer.value,
+                ),
             )
         else:
-            kind, current, created = row
+            kind, current, created, written_by = row
             if kind != record.kind:
                 raise WorkbookError(
                     f"id {record.id} belongs to a {kind}, not a {record.kind}", self.path
                 )
+            self._refuse_other_side(kind, written_by, self.side if side is None else Side(side))
+            writer = self._writer(kind, side, new=False)
             if expected_revision is not None and expected_revision != current:
                 raise WorkbookError(
                     f"this {record.facts.label} was changed elsewhere since it was opened "
@@ -481,26 +603,28 @@ class Workbook:
                 (record.sharing.value, day, at, now, revision, data, record.id),
             )
         self._db.execute(
-            "INSERT INTO revisions (record_id, revision, kind, sharing, saved_at, deleted, data)"
-            " VALUES (?,?,?,?,?,0,?)",
-            (record.id, revision, record.kind, record.sharing.value, now, data),
+            "INSERT INTO revisions (record_id, revision, kind, sharing, saved_at, deleted, data,"
+            " side) VALUES (?,?,?,?,?,0,?,?)",
+            (record.id, revision, record.kind, record.sharing.value, now, data, writer.value),
         )
         return StoredRecord(
             record=record,
             created_at=parse_stamp(created),
             updated_at=parse_stamp(now),
             revision=revision,
+            side=writer,
         )
 
-    def _mark_deleted(self, record_id: str, deleted: bool) -> StoredRecord:
+    def _mark_deleted(self, record_id: str, deleted: bool, side: Side | str | None) -> StoredRecord:
         with self.atomic():
             row = self._db.execute(
-                "SELECT kind, sharing, revision, data, deleted_at FROM records WHERE id = ?",
+                "SELECT kind, sharing, revision, data, deleted_at, side FROM records WHERE id = ?",
                 (record_id,),
             ).fetchone()
             if row is None:
                 raise RecordNotFoundError(f"no record with id {record_id}", self.path)
-            kind, sharing, current, data, deleted_at = row
+            kind, sharing, current, data, deleted_at, written_by = row
+            self._refuse_other_side(kind, written_by, self.side if side is None else Side(side))
             if (deleted_at is not None) == deleted:
                 return self.get_stored(record_id)
             now = stamp(self._clock())
@@ -511,18 +635,20 @@ class Workbook:
             )
             self._db.execute(
                 "INSERT INTO revisions (record_id, revision, kind, sharing, saved_at, deleted,"
-                " data) VALUES (?,?,?,?,?,?,?)",
-                (record_id, revision, kind, sharing, now, int(deleted), data),
+                " data, side) VALUES (?,?,?,?,?,?,?,?)",
+                (record_id, revision, kind, sharing, now, int(deleted), data, written_by),
             )
             return self.get_stored(record_id)
 
-    def delete(self, record_id: str) -> StoredRecord:
-        """Delete a record. Reversible with :meth:`restore`; its history is kept."""
-        return self._mark_deleted(record_id, True)
+    def delete(self, record_id: str, *, side: Side | str | None = None) -> StoredRecord:
+        """Delete a record. Reversible with :meth:`restore`; its history is kept.
 
-    def restore(self, record_id: str) -> StoredRecord:
-        """Bring back a deleted record."""
-        return self._mark_deleted(record_id, False)
+        Only its writing side deletes it (``side``, default: the workbook's own)."""
+        return self._mark_deleted(record_id, True, side)
+
+    def restore(self, record_id: str, *, side: Side | str | None = None) -> StoredRecord:
+        """Bring back a deleted record (only its writing side does)."""
+        return self._mark_deleted(record_id, False, side)
 
     def log_event(self, action: str, detail: str = "") -> None:
         """Note that something happened to the workbook (export, report...). No content."""
@@ -536,7 +662,7 @@ class Workbook:
 
     @staticmethod
     def _stored(row: tuple[Any, ...]) -> StoredRecord:
-        kind, data, created, updated, revision, deleted = row
+        kind, data, created, updated, revision, deleted, side = row
         record = record_type(kind).model_validate_json(data)
         return StoredRecord(
             record=record,
@@ -544,9 +670,10 @@ class Workbook:
             updated_at=parse_stamp(updated),
             revision=revision,
             deleted_at=parse_stamp(deleted) if deleted else None,
+            side=Side(side),
         )
 
-    _COLUMNS = "kind, data, created_at, updated_at, revision, deleted_at"
+    _COLUMNS = "kind, data, created_at, updated_at, revision, deleted_at, side"
 
     def get_stored(self, record_id: str) -> StoredRecord:
         """A record with its stored facts (deleted ones too)."""
@@ -566,19 +693,29 @@ class Workbook:
         """Every saved version of a record, oldest first."""
         with self._errors():
             rows = self._db.execute(
-                "SELECT record_id, revision, kind, sharing, saved_at, deleted, data"
+                "SELECT record_id, revision, kind, sharing, saved_at, deleted, data, side"
                 " FROM revisions WHERE record_id = ? ORDER BY revision",
                 (record_id,),
             ).fetchall()
         if not rows:
             raise RecordNotFoundError(f"no record with id {record_id}", self.path)
         return [
-            Revision(r[0], r[1], r[2], r[3], parse_stamp(r[4]), bool(r[5]), json.loads(r[6]))
+            Revision(
+                r[0], r[1], r[2], r[3], parse_stamp(r[4]), bool(r[5]), json.loads(r[6]), Side(r[7])
+            )
             for r in rows
         ]
 
     def consent(self, as_of: datetime | None = None) -> ConsentState:
-        """The consent in force ``as_of`` (default: the workbook clock's now)."""
+        """The consent in force ``as_of`` (default: the workbook clock's now).
+
+        A practice workbook holds the client's consent as it was when their last bundle was
+        made (the client's ledger stays with the client)."""
+        if self.is_practice:
+            received = self.received()
+            found = received.consent if received is not None else None
+            ledger = [ConsentEntry.model_validate(found)] if found else []
+            return consent_state(ledger, as_of=as_of or self._clock())
         entries = [
             s.record
             for s in self._query("consent", None, None, None, include_deleted=False)
@@ -605,7 +742,9 @@ class Workbook:
         """
         record_type(kind)
         levels = audience_levels(audience, self.consent(), include_deleted=include_deleted)
-        return self._query(kind, since, until, levels, include_deleted=include_deleted)
+        return self._query(
+            kind, since, until, levels, include_deleted=include_deleted, audience=audience
+        )
 
     @staticmethod
     def _where(
@@ -634,6 +773,25 @@ class Workbook:
         values = sorted(s.value for s in levels)
         return f"sharing {'NOT IN' if negate else 'IN'} ({','.join('?' * len(values))})", values
 
+    @classmethod
+    def _named_people(cls, levels: frozenset[Sharing]) -> tuple[str, list[str]]:
+        """The condition that a person is named by a current entry shared at ``levels``
+        (in its ``people`` list or its ``person_id``, as a share bundle finds them)."""
+        condition, values = cls._levels(levels)
+        shown = f"r.kind != ? AND r.deleted_at IS NULL AND r.{condition}"
+        sql = (
+            "id IN (SELECT j.value FROM records AS r, json_each(r.data, '$.people') AS j"
+            f" WHERE {shown} UNION SELECT json_extract(r.data, '$.person_id') FROM records AS r"
+            f" WHERE {shown} AND json_extract(r.data, '$.person_id') IS NOT NULL)"
+        )
+        return sql, [PERSON, *values, PERSON, *values]
+
+    @staticmethod
+    def _register_hidden(kind: str, audience: Audience | str) -> bool:
+        """Whether ``audience`` sees ``kind`` only as far as the entries it sees name it:
+        the practitioner and the people register."""
+        return kind == PERSON and Audience(audience) is Audience.PRACTITIONER
+
     def _query(
         self,
         kind: str,
@@ -642,6 +800,7 @@ class Workbook:
         levels: frozenset[Sharing] | None,
         *,
         include_deleted: bool,
+        audience: Audience | str = Audience.CLIENT,
     ) -> list[StoredRecord]:
         where, args = self._where([kind], since, until, include_deleted)
         if levels is not None:
@@ -650,6 +809,10 @@ class Workbook:
             condition, values = self._levels(levels)
             where.append(condition)
             args.extend(values)
+            if self._register_hidden(kind, audience):
+                condition, values = self._named_people(levels)
+                where.append(condition)
+                args.extend(values)
         sql = f"SELECT {self._COLUMNS} FROM records WHERE {' AND '.join(where)} ORDER BY "
         with self._errors():
             rows = self._db.execute(sql + ", ".join(ROW_ORDER), args).fetchall()
@@ -686,12 +849,18 @@ class Workbook:
             return []
         where, args = self._where(kinds, None, None, include_deleted)
         condition, values = self._levels(levels)
+        where.append(condition)
+        args.extend(values)
+        if any(self._register_hidden(kind, audience) for kind in kinds):
+            named, more = self._named_people(levels)
+            where.append(f"(kind != ? OR {named})")
+            args.extend([PERSON, *more])
         sql = (
             f"SELECT kind, id, revision, updated_at, data FROM records"
-            f" WHERE {' AND '.join([*where, condition])} ORDER BY kind, {', '.join(ROW_ORDER)}"
+            f" WHERE {' AND '.join(where)} ORDER BY kind, {', '.join(ROW_ORDER)}"
         )
         with self._errors():
-            rows = self._db.execute(sql, [*args, *values]).fetchall()
+            rows = self._db.execute(sql, args).fetchall()
         return [
             StoredRow(kind, rid, revision, updated, json.loads(data))
             for kind, rid, revision, updated, data in rows
@@ -708,19 +877,56 @@ class Workbook:
     ) -> int:
         """How many current records of ``kind`` in the period ``audience`` may not see under
         ``consent`` (default: the consent in force now): counted in SQL, so no entry's
-        content is read. The complement of :meth:`records` for that audience."""
+        content is read. The complement of :meth:`records` for that audience.
+
+        A practice workbook adds the counts the client's last bundle carried of the
+        entries the client kept back (the ``withheld`` table; no content, no ids)."""
         record_type(kind)
         levels = visible_levels(audience, consent if consent is not None else self.consent())
         where, args = self._where([kind], since, until, include_deleted=False)
         if levels:
-            condition, values = self._levels(levels, negate=True)
-            where.append(condition)
+            condition, values = self._levels(levels)
+            if self._register_hidden(kind, audience):
+                named, more = self._named_people(levels)
+                condition, values = f"{condition} AND {named}", [*values, *more]
+            where.append(f"NOT ({condition})")
             args.extend(values)
+        kept, kept_args = self._where([kind], since, until, include_deleted=True)
         with self._errors():
             row = self._db.execute(
                 f"SELECT count(*) FROM records WHERE {' AND '.join(where)}", args
             ).fetchone()
-        return int(row[0])
+            received = (0,)
+            if Audience(audience) is Audience.PRACTITIONER:  # what the counts were made for
+                received = self._db.execute(
+                    f"SELECT coalesce(sum(count), 0) FROM withheld WHERE {' AND '.join(kept)}",
+                    kept_args,
+                ).fetchone()
+        return int(row[0]) + int(received[0])
+
+    def withheld_rows(
+        self, audience: Audience | str, *, consent: ConsentState | None = None
+    ) -> list[WithheldRow]:
+        """How many of the client's current entries of each kind and day ``audience`` may
+        not see under ``consent`` (default: the consent in force now): counts only, read in
+        SQL, as a practitioner bundle carries them (an undated kind's day is ``None``)."""
+        levels = visible_levels(audience, consent if consent is not None else self.consent())
+        where, args = ["side = ?", "deleted_at IS NULL"], [Side.CLIENT.value]
+        if levels:
+            condition, values = self._levels(levels)
+            if Audience(audience) is Audience.PRACTITIONER:
+                named, more = self._named_people(levels)
+                condition = f"{condition} AND (kind != ? OR {named})"
+                values = [*values, PERSON, *more]
+            where.append(f"NOT ({condition})")
+            args.extend(values)
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT kind, occurred_on, count(*) FROM records WHERE {' AND '.join(where)}"
+                " GROUP BY kind, occurred_on ORDER BY kind, coalesce(occurred_on, '')",
+                args,
+            ).fetchall()
+        return [WithheldRow(kind, day, int(n)) for kind, day, n in rows]
 
     def frame(
         self,
@@ -805,13 +1011,22 @@ class Workbook:
                 f"SELECT {', '.join(RevisionRow._fields)} FROM revisions"
                 " ORDER BY record_id, revision"
             ).fetchall()
+            withheld = self._db.execute(
+                f"SELECT {', '.join(WithheldRow._fields)} FROM withheld"
+                " ORDER BY kind, coalesce(occurred_on, '')"
+            ).fetchall()
             version = self._pragma("user_version")
+            received = self.received()
         return WorkbookRows(
             workbook_id=meta["workbook_id"],
             created_at=meta["created_at"],
             schema_version=version,
             records=tuple(RecordRow(*r) for r in records),
             revisions=tuple(RevisionRow(*r) for r in revisions),
+            side=Side(meta.get("side", Side.CLIENT)),
+            client_workbook_id=meta.get("client_workbook_id"),
+            received=received,
+            withheld=tuple(WithheldRow(*r) for r in withheld),
         )
 
     def import_rows(self, rows: WorkbookRows) -> None:
@@ -825,33 +1040,125 @@ class Workbook:
         with self.atomic():
             if self._db.execute("SELECT count(*) FROM records").fetchone()[0]:
                 raise WorkbookError(f"{self.path} is not empty; import into a new workbook")
+            meta = {"workbook_id": rows.workbook_id, "created_at": rows.created_at}
+            if rows.client_workbook_id is not None:
+                meta["side"] = Side(rows.side).value
+                meta["client_workbook_id"] = rows.client_workbook_id
             self._db.executemany(
-                "UPDATE meta SET value = ? WHERE key = ?",
-                [(rows.workbook_id, "workbook_id"), (rows.created_at, "created_at")],
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                sorted(meta.items()),
             )
-            for r in rows.records:
-                day, at = when_columns(record_type(r.kind).model_validate_json(r.data))
-                self._db.execute(
-                    "INSERT INTO records (id, kind, sharing, occurred_on, occurred_at,"
-                    " created_at, updated_at, deleted_at, revision, data)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        r.id,
-                        r.kind,
-                        r.sharing,
-                        day,
-                        at,
-                        r.created_at,
-                        r.updated_at,
-                        r.deleted_at,
-                        r.revision,
-                        r.data,
-                    ),
-                )
+            if rows.received is not None:
+                self._set_received(rows.received)
+            self._insert_records(rows.records)
             self._db.executemany(
-                f"INSERT INTO revisions ({', '.join(RevisionRow._fields)}) VALUES (?,?,?,?,?,?,?)",
+                f"INSERT INTO revisions ({', '.join(RevisionRow._fields)})"
+                f" VALUES ({','.join('?' * len(RevisionRow._fields))})",
                 rows.revisions,
             )
+            self._db.executemany(
+                f"INSERT INTO withheld ({', '.join(WithheldRow._fields)}) VALUES (?,?,?)",
+                rows.withheld,
+            )
+
+    def _insert_records(self, records: Iterable[RecordRow]) -> None:
+        """Insert record rows, each validated by its model again and placed in time from
+        its own data (the rows' ``occurred_on`` and ``occurred_at`` are not trusted)."""
+        for r in records:
+            day, at = when_columns(record_type(r.kind).model_validate_json(r.data))
+            self._db.execute(
+                f"INSERT INTO records ({', '.join(RecordRow._fields)})"
+                f" VALUES ({','.join('?' * len(RecordRow._fields))})",
+                r._replace(occurred_on=day, occurred_at=at),
+            )
+
+    def _set_received(self, received: Received) -> None:
+        value = {"sequence": received.sequence, "created_at": received.created_at}
+        if received.consent is not None:
+            value["consent"] = received.consent
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('received', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (json.dumps(value, ensure_ascii=False, sort_keys=True),),
+        )
+
+    # --- receiving: the one path that replaces the other side's records (issue 12) --------
+
+    def sides(self, ids: Iterable[str]) -> dict[str, tuple[str, Side]]:
+        """For each of ``ids`` the workbook holds (deleted ones too): its kind and the side
+        that wrote it."""
+        found: dict[str, tuple[str, Side]] = {}
+        wanted = list(dict.fromkeys(ids))
+        with self._errors():
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT id, kind, side FROM records WHERE id IN ({marks})", chunk
+                ).fetchall()
+                found.update((rid, (kind, Side(side))) for rid, kind, side in rows)
+        return found
+
+    def side_rows(self, side: Side | str) -> dict[str, RecordRow]:
+        """Every record ``side`` wrote (deleted ones too), as stored, by id."""
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {', '.join(RecordRow._fields)} FROM records WHERE side = ?",
+                (Side(side).value,),
+            ).fetchall()
+        return {r[0]: RecordRow(*r) for r in rows}
+
+    def replace_received(
+        self,
+        *,
+        remove: Iterable[str],
+        put: Iterable[RecordRow],
+        received: Received,
+        withheld: Iterable[WithheldRow] | None = None,
+    ) -> None:
+        """What ``heron-research receive`` writes, in one transaction: the records ``remove``
+        names go with their whole history (no trace in records or history), each of
+        ``put`` becomes the current version of its record with that version as a revision
+        (an older version of it, if held, is kept as history), ``received`` is remembered
+        and, for a practice workbook, ``withheld`` replaces the counts of what the client
+        kept back. This is the only write that changes records the other side wrote; the
+        caller (:mod:`heron_research.exchange.receive`) decides which.
+
+        Then the WAL is checkpointed and emptied, so a removed entry is gone from the
+        file's bytes too (deleted content is overwritten: ``secure_delete``)."""
+        gone = list(remove)
+        rows = list(put)
+        with self.atomic():
+            for start in range(0, len(gone), 500):
+                chunk = gone[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self._db.execute(f"DELETE FROM revisions WHERE record_id IN ({marks})", chunk)
+                self._db.execute(f"DELETE FROM records WHERE id IN ({marks})", chunk)
+            for start in range(0, len(rows), 500):
+                chunk = [r.id for r in rows[start : start + 500]]
+                self._db.execute(
+                    f"DELETE FROM records WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                )
+            self._insert_records(rows)
+            self._db.executemany(
+                "INSERT INTO revisions (record_id, revision, kind, sharing, saved_at, deleted,"
+                " data, side) VALUES (?,?,?,?,?,0,?,?)"
+                " ON CONFLICT (record_id, revision) DO UPDATE SET kind = excluded.kind,"
+                " sharing = excluded.sharing, saved_at = excluded.saved_at, deleted = 0,"
+                " data = excluded.data, side = excluded.side",
+                [(r.id, r.revision, r.kind, r.sharing, r.updated_at, r.data, r.side) for r in rows],
+            )
+            if withheld is not None:
+                self._db.execute("DELETE FROM withheld")
+                self._db.executemany(
+                    f"INSERT INTO withheld ({', '.join(WithheldRow._fields)}) VALUES (?,?,?)",
+                    list(withheld),
+                )
+            self._set_received(received)
+        if self._depth == 0:
+            with self._errors():
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- settings: small values the workbook remembers (issue 12) --------------------------
 

@@ -15,16 +15,19 @@ from typing import Any, NamedTuple
 from heron_research.records import Record, record_type
 from heron_research.records.base import Sharing
 from heron_research.records.consent import ConsentState
+from heron_research.records.facts import Side
 from heron_research.visibility import Audience, visible_levels
 
 __all__ = [
     "ROW_ORDER",
     "Health",
+    "Received",
     "RecordRow",
     "Revision",
     "RevisionRow",
     "StoredRecord",
     "StoredRow",
+    "WithheldRow",
     "WorkbookRows",
     "audience_levels",
     "parse_stamp",
@@ -80,6 +83,8 @@ class StoredRecord:
     updated_at: datetime
     revision: int
     deleted_at: datetime | None = None
+    #: the side that wrote it: only that side edits or deletes it
+    side: Side = Side.CLIENT
 
     @property
     def id(self) -> str:
@@ -105,6 +110,7 @@ class Revision:
     saved_at: datetime
     deleted: bool
     data: dict[str, Any]
+    side: Side = Side.CLIENT
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,16 @@ class RecordRow(NamedTuple):
     deleted_at: str | None
     revision: int
     data: str  # the record as JSON, keys sorted
+    side: str  # the side that wrote it (client or practitioner)
+
+
+class WithheldRow(NamedTuple):
+    """One row of the ``withheld`` table of a practice workbook: how many of the client's
+    entries of ``kind`` on ``occurred_on`` (``None``: undated) the last bundle left out."""
+
+    kind: str
+    occurred_on: str | None
+    count: int
 
 
 class RevisionRow(NamedTuple):
@@ -168,6 +184,22 @@ class RevisionRow(NamedTuple):
     saved_at: str
     deleted: int  # 1 for a deletion, 0 for a save or a restore
     data: str
+    side: str
+
+
+@dataclass(frozen=True)
+class Received:
+    """What a workbook keeps of the last bundle it took in (``heron-research receive``).
+
+    ``sequence`` and ``created_at`` are the bundle's: a later bundle has a larger sequence.
+    In a practice workbook ``consent`` is the consent entry in force in the client's
+    workbook when the bundle was made (its fields, as :class:`ConsentEntry` data), or
+    ``None`` if none was recorded; a client workbook keeps no consent of its practitioner.
+    """
+
+    sequence: int
+    created_at: str
+    consent: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -176,10 +208,15 @@ class WorkbookRows:
     :meth:`Workbook.import_rows` writes (the portable export is these rows as JSON).
 
     ``records`` are in export order (kind, created_at, id); ``revisions`` by record id and
-    revision."""
+    revision. ``side`` is the workbook's own: a client's workbook, or a practitioner's
+    practice workbook bound to the client workbook ``client_workbook_id``."""
 
     workbook_id: str
     created_at: str
     schema_version: int
     records: tuple[RecordRow, ...]
     revisions: tuple[RevisionRow, ...]
+    side: Side = Side.CLIENT
+    client_workbook_id: str | None = None
+    received: Received | None = None
+    withheld: tuple[WithheldRow, ...] = ()

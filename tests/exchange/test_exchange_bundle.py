@@ -27,13 +27,13 @@ from heron_research.errors import (
 )
 from heron_research.exchange.bundle import (
     FORMAT_VERSION,
+    LEFT_OUT,
     build_bundle,
     bundle_schema,
     decrypt_bundle,
     encrypt_bundle,
     free_text_fields,
     parse_document,
-    writing_side,
 )
 from heron_research.exchange.keys import load_identity
 from heron_research.records import (
@@ -138,16 +138,22 @@ def test_canaries_never_leave_in_a_practitioner_bundle(
     assert SHARED_PERSON.encode() in plaintext  # the check can see what does go
 
 
-def test_sides_come_from_the_kind_or_the_record() -> None:
-    from support import one_of_each_kind
-
-    by_kind = {r.kind: r for r in one_of_each_kind()}
-    assert writing_side(by_kind[PEER_REVIEW]) is Side.PRACTITIONER
-    assert writing_side(by_kind[AGENDA_ITEM]) is Side.CLIENT
+def test_each_entry_goes_with_the_side_the_workbook_stored(
+    client_workbook: tuple[Workbook, dict[str, str]],
+) -> None:
+    wb, _ = client_workbook
     raised = AgendaItem(item_type="question", text="why?", raised_by="practitioner")
-    assert writing_side(raised) is Side.PRACTITIONER
-    episode = next(r for r in one_of_each_kind() if r.facts.writers == {Side.CLIENT})
-    assert writing_side(episode, frozenset({episode.id})) is Side.PRACTITIONER
+    wb.save(raised, side=Side.PRACTITIONER)
+    doc = parse_document(build_bundle(wb, Audience.PRACTITIONER, sequence=1).to_bytes())
+    sides = {e.id: e.side for e in (*doc.records, *doc.people)}
+    for entry_id, side in sides.items():
+        assert wb.get_stored(entry_id).side is side
+    assert sides[raised.id] is Side.PRACTITIONER
+    assert {e.side for e in doc.records if e.kind == PEER_REVIEW} == {Side.PRACTITIONER}
+    assert {e.side for e in doc.records if e.kind == AGENDA_ITEM} == {
+        Side.CLIENT,
+        Side.PRACTITIONER,
+    }
 
 
 def test_withdrawn_consent_sends_nothing(client_workbook: tuple[Workbook, dict[str, str]]) -> None:
@@ -180,8 +186,8 @@ def test_a_research_bundle_holds_research_entries_without_free_text(
     }
     for entry in doc.records:
         for name, sub in free_text_fields(RECORD_TYPES[entry.kind]).items():
-            if sub is True:
-                assert name not in entry.data
+            if sub is True:  # what was written is left out; that something was, is not
+                assert entry.data.get(name) in (None, "", LEFT_OUT), (entry.kind, name)
     for word in (*PRACTITIONER_CANARIES, NAMED_IN_TEXT, SHARED_PERSON, "manager moved the"):
         assert word.encode() not in plaintext
 

@@ -121,7 +121,9 @@ def _patch_versions(version: int) -> list[tuple[object, str, object]]:
     """Make every loaded heron_research module know only the first ``version`` migrations.
 
     Returns what was replaced, to put back. A release differs from the next only by
-    knowing fewer migrations, so this is an older release, as far as the file is concerned.
+    knowing fewer migrations, so this is an older release, as far as the file is concerned;
+    except that releases before migration 3 wrote rows without a writing side, so for them
+    the store's write code is the one they had (``store_v2.py``).
     """
     from heron_research.workbook import schema
 
@@ -136,6 +138,14 @@ def _patch_versions(version: int) -> list[tuple[object, str, object]]:
             if getattr(module, attr, None) is value:
                 replaced.append((module, attr, value))
                 setattr(module, attr, older[attr])
+    import store_v2
+
+    from heron_research.workbook.store import Workbook
+
+    if version <= store_v2.WRITES_UP_TO:  # the rows that release wrote, not today's
+        for attr, value in store_v2.METHODS.items():
+            replaced.append((Workbook, attr, Workbook.__dict__[attr]))
+            setattr(Workbook, attr, value)
     return replaced
 
 
