@@ -17,6 +17,7 @@ from heron_research.principles import current_principles
 from heron_research.records import (
     RECORD_TYPES,
     AgendaItem,
+    AgendaResponse,
     CheckIn,
     CoCounsellingSession,
     ConsentEntry,
@@ -29,6 +30,7 @@ from heron_research.records import (
     PractitionerReaction,
     ProjectionHypothesis,
     Record,
+    ReviewRating,
     validate_record,
 )
 
@@ -101,6 +103,15 @@ def one_of_each_kind(*, complete: bool = True) -> list[Record]:
         ],
         status="testing",
     )
+    item = AgendaItem(raised_on=date(2025, 2, 20), item_type="request", text="more time on work")
+    review = PeerReview(
+        held_on=date(2025, 3, 1),
+        period_start=date(2025, 2, 1),
+        period_end=date(2025, 2, 28),
+        practitioner_view="continue",
+        agreed_outcome="continue",
+        next_review_on=date(2025, 4, 1),
+    )
     records: list[Record] = [
         consent_entry(datetime(2025, 1, 10, 9, 0, tzinfo=UTC), research=True),
         person,
@@ -123,16 +134,21 @@ def one_of_each_kind(*, complete: bool = True) -> list[Record]:
             proposed_by="client",
             decided_by="autonomy",
         ),
-        AgendaItem(raised_on=date(2025, 2, 20), item_type="request", text="more time on work"),
-        PeerReview(
-            held_on=date(2025, 3, 1),
-            period_start=date(2025, 2, 1),
-            period_end=date(2025, 2, 28),
+        item,
+        review,
+        AgendaResponse(
+            agenda_item_id=item.id,
+            responded_on=date(2025, 3, 1),
+            response="agreed: the first half of each session",
+            resolved=True,
+            review_id=review.id,
+        ),
+        ReviewRating(
+            review_id=review.id,
+            rated_on=date(2025, 3, 1),
             ratings={"focus": 7, "overall": 8},
             client_view="continue",
-            practitioner_view="continue",
-            agreed_outcome="continue",
-            next_review_on=date(2025, 4, 1),
+            note="more say this month",
         ),
         PractitionerReaction(noted_on=date(2025, 2, 5), reaction="impatience"),
         Intervention(session_on=date(2025, 2, 5), intended="catalytic", perceived="supportive"),

@@ -16,6 +16,7 @@ import pytest
 from heron_research.analysis import daily, practice, progress, questions, stats
 from heron_research.records import (
     AgendaItem,
+    AgendaResponse,
     CheckIn,
     CoCounsellingSession,
     EmotionEpisode,
@@ -25,6 +26,7 @@ from heron_research.records import (
     Person,
     ProjectionHypothesis,
     Record,
+    ReviewRating,
 )
 from heron_research.records.scoring import rc_index, reliable_change
 from heron_research.workbook.frames import build_frame
@@ -618,6 +620,52 @@ def test_review_ratings_long_form() -> None:
     ]
 
 
+def test_review_ratings_are_the_clients_own_where_they_gave_them() -> None:
+    """The client's review rating linked to a review wins; a review without one keeps the
+    ratings older versions wrote on it; a rating not linked yet is placed on its own day."""
+    legacy = PeerReview(
+        held_on=date(2025, 3, 1),
+        period_start=date(2025, 2, 1),
+        period_end=date(2025, 2, 28),
+        ratings={"focus": 6},
+        client_view="continue",
+        practitioner_view="continue",
+    )
+    rated_review = PeerReview(
+        held_on=date(2025, 4, 1),
+        period_start=date(2025, 3, 1),
+        period_end=date(2025, 3, 31),
+        practitioner_view="continue",
+    )
+    mine = [
+        ReviewRating(review_id=rated_review.id, rated_on=date(2025, 4, 2), ratings={"focus": 9}),
+        ReviewRating(
+            review_id=rated_review.id,
+            rated_on=date(2025, 3, 30),  # saved later, dated earlier: not the latest
+            ratings={"focus": 2},
+            client_view="end",
+        ),
+        ReviewRating(rated_on=date(2025, 4, 20), ratings={"overall": 7}, client_view="pause"),
+    ]
+    reviews = frame("peer_review", [legacy, rated_review])
+    ratings = frame("review_rating", mine)
+
+    long = progress.review_ratings(reviews, ratings)
+    assert list(long.itertuples(index=False, name=None)) == [
+        (pd.Timestamp("2025-03-01"), "focus", 6),
+        (pd.Timestamp("2025-04-01"), "focus", 9),
+        (pd.Timestamp("2025-04-20"), "overall", 7),
+    ]
+    decisions = progress.review_decisions(reviews, ratings)
+    assert decisions["client_view"].iloc[0] == "continue"  # legacy, from the review
+    assert pd.isna(decisions["client_view"].iloc[1])  # the latest rating gave no view
+    assert decisions["client_view"].dtype == "category"
+    assert list(decisions["practitioner_view"]) == ["continue", "continue"]
+    assert progress.rated(reviews, frame("review_rating", [])) is reviews
+    only_loose = progress.review_ratings(frame("peer_review", []), frame("review_rating", mine[2:]))
+    assert list(only_loose["value"]) == [7]
+
+
 def test_agenda_puts_the_clients_items_first() -> None:
     items = [
         AgendaItem(
@@ -644,6 +692,54 @@ def test_agenda_puts_the_clients_items_first() -> None:
     assert questions.agenda_question(questions.Evidence(open_items=earlier)) == (
         "1 item from an earlier review is still open: settle or drop?"
     )
+
+
+def test_agenda_takes_each_items_state_from_its_latest_response() -> None:
+    """Responses are the practitioner's own records; an item without one keeps the state
+    that older versions wrote on the item itself."""
+    answered_once = AgendaItem(raised_on=date(2025, 3, 2), item_type="request", text="once")
+    followed_up = AgendaItem(raised_on=date(2025, 3, 3), item_type="question", text="twice")
+    between = AgendaItem(raised_on=date(2025, 3, 4), item_type="request", text="between")
+    untouched = AgendaItem(raised_on=date(2025, 3, 5), item_type="satisfaction", text="new")
+    legacy = AgendaItem(
+        raised_on=date(2025, 1, 5), item_type="request", text="old", review_id="r0", response="x"
+    )
+
+    def respond(item: AgendaItem, on: int, resolved: bool, review: str | None) -> AgendaResponse:
+        return AgendaResponse(
+            agenda_item_id=item.id,
+            responded_on=date(2025, 4, on),
+            response=f"{item.text} on {on}",
+            resolved=resolved,
+            review_id=review,
+        )
+
+    responses = [
+        respond(followed_up, 24, True, "r2"),  # saved first, dated later: it is the latest
+        respond(answered_once, 1, False, "r1"),
+        respond(followed_up, 1, False, "r1"),
+        respond(between, 1, False, "r1"),
+        respond(between, 10, False, None),  # not at a review: still discussed at r1
+    ]
+    items = frame("agenda_item", [answered_once, followed_up, between, untouched, legacy])
+    answers = frame("agenda_response", responses)
+
+    state = progress.answered(items, answers).set_index("text")
+    assert state.loc["twice", ["review_id", "response", "resolved"]].tolist() == [
+        "r2",
+        "twice on 24",
+        True,
+    ]
+    assert state.loc["between", ["review_id", "response"]].tolist() == ["r1", "between on 10"]
+    assert state.loc["old", ["review_id", "response"]].tolist() == ["r0", "x"]  # legacy
+    assert pd.isna(state.loc["new", "review_id"]) and state.loc["new", "response"] == ""
+    assert state["resolved"].dtype == "boolean" and state["review_id"].dtype == "string"
+
+    new, earlier = progress.agenda(items, answers)
+    assert list(new["text"]) == ["new"]
+    assert list(earlier["text"]) == ["old", "once", "between"]  # requests, by date
+    assert list(earlier["response"]) == ["x", "once on 1", "between on 10"]
+    assert progress.answered(items, frame("agenda_response", [])) is items
 
 
 # --- closing questions --------------------------------------------------------------------

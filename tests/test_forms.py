@@ -34,11 +34,13 @@ from heron_research.forms.registry import FORMS, FormRegistry
 from heron_research.principles import current_principles
 from heron_research.records import (
     AGENDA_ITEM,
+    AGENDA_RESPONSE,
     CONSENT,
     EMOTION_EPISODE,
     PEER_REVIEW,
     PERSON,
     RECORD_TYPES,
+    REVIEW_RATING,
     CoCounsellingSession,
     ConsentEntry,
     EmotionEpisode,
@@ -485,8 +487,8 @@ def test_practitioner_forms_save(wb: Workbook) -> None:
     review = app.forms["peer_review"]
     review.field("period_start").widget.value = date.today() - timedelta(days=30)
     review.field("period_end").widget.value = date.today()
-    review.field("ratings").fields[3].widget.value = 8  # my say
-    review.field("client_view").widget.value = "continue"
+    names = {f.name for f in review.fields}
+    assert not names & {"ratings", "client_view"}  # the client's part is the client's to write
     review.field("practitioner_view").widget.value = "change"
     review.field("agreed_outcome").widget.value = "continue"
     review.field("dissent").widget.value = "Practitioner would have changed the method"
@@ -505,12 +507,43 @@ def test_practitioner_forms_save(wb: Workbook) -> None:
     assert counts["focus_decision"] == counts["peer_review"] == 1
     assert counts["practitioner_reaction"] == counts["intervention"] == 1
     [rv] = stored_data(wb, "peer_review")
-    assert rv["ratings"]["my_say"] == 8 and rv["ratings"]["focus"] is None
+    assert rv["practitioner_view"] == "change" and rv["client_view"] is None
     [rx] = stored_data(wb, "practitioner_reaction")
     assert rx["sharing"] == "practitioner"  # always visible to the client
+    # the practitioner's app writes as the practitioner, even on the client's own workbook
+    # (a focus decision may be either side's: here it is the practitioner's)
+    written = [s for kind in counts for s in wb.records(kind) if kind != CONSENT]
+    assert len(written) == 4 and {s.side for s in written} == {Side.PRACTITIONER}
+
+
+def test_client_rates_a_review_in_their_own_record(app, wb: Workbook) -> None:
+    review = wb.save(
+        PeerReview(
+            sharing="practitioner",
+            held_on=date(2025, 3, 27),
+            period_start=date(2025, 3, 1),
+            period_end=date(2025, 3, 27),
+            practitioner_view="continue",
+        )
+    )
+    tabs = dict(FORMS.tabs(Side.CLIENT))
+    assert [r.kind for r in tabs["Review prep"]] == [AGENDA_ITEM, REVIEW_RATING]
+    form = app.forms[REVIEW_RATING]
+    assert form.field("review_id").get() is None  # "(not recorded yet)" comes first
+    app.context.changed(PEER_REVIEW)  # the review arrives: it can be picked
+    form.field("review_id").set(review.id)
+    form.field("ratings").fields[3].widget.value = 8  # my say
+    form.field("client_view").widget.value = "change"
+    click_save(form)
+    [mine] = stored_data(wb, REVIEW_RATING)
+    assert mine["review_id"] == review.id and mine["client_view"] == "change"
+    assert mine["ratings"]["my_say"] == 8 and mine["ratings"]["focus"] is None
+    assert mine["sharing"] == "practitioner"  # shared with the practitioner by default
+    assert wb.get_stored(review.id).revision == 1  # the practitioner's review is untouched
 
 
 def test_practitioner_answers_an_agenda_item(wb: Workbook) -> None:
+    """The response is the practitioner's own record: the client's item is never edited."""
     consented(wb)
     client = workbook_app(wb)
     item = client.forms["agenda_item"]
@@ -518,17 +551,39 @@ def test_practitioner_answers_an_agenda_item(wb: Workbook) -> None:
     item.field("text").widget.value = "Sessions feel rushed"
     click_save(item)
     practitioner = practitioner_app(wb)
-    form = practitioner.forms["agenda_item"]
-    picker = form.widget.children[2]
-    [(_, item_id)] = [o for o in picker.options if o[1]]
+    form = practitioner.forms[AGENDA_RESPONSE]
+    picker = form.field("agenda_item_id").widget
+    [(label, item_id)] = [o for o in picker.options if o[1]]
+    assert not label.startswith("✓")
+    before = wb.get_stored(item_id)
+    click_save(form)  # no item picked yet: nothing saved, and the form says why
+    assert wb.counts()[AGENDA_RESPONSE] == 0
+    assert "please fill this in" in form.field("agenda_item_id").error.value
     picker.value = item_id
-    assert form.editing is not None
+    [shown] = [w for w in form.widget.children if "heron-agenda-raised" in w._dom_classes]
+    assert "Sessions feel rushed" in shown.value
     form.field("response").widget.value = "We will book 60 minutes instead of 50"
+    click_save(form)
+    form.field("response").widget.value = "Booked: 60 minutes from now on"
+    picker.value = item_id
+    assert "Responses so far" in shown.value and "We will book" in shown.value
     form.field("resolved").widget.value = True
     click_save(form)
-    saved = wb.get(item_id)
-    assert saved.response.startswith("We will book") and saved.resolved
-    assert saved.text == "Sessions feel rushed" and saved.raised_by == "client"
+
+    first, second = sorted(stored_data(wb, AGENDA_RESPONSE), key=lambda d: d["resolved"])
+    assert first["agenda_item_id"] == second["agenda_item_id"] == item_id
+    assert (first["resolved"], second["resolved"]) == (False, True)
+    assert second["sharing"] == before.sharing.value == "practitioner"  # as the item is shared
+    after = wb.get_stored(item_id)
+    assert after.revision == before.revision  # the client's item is untouched
+    assert (after.record.response, after.record.resolved) == ("", False)
+    assert picker.value is None
+    assert next(o[0] for o in picker.options if o[1]).startswith("✓")  # resolved now
+    # the practitioner's own responses are in Recent and open in this form for editing
+    practitioner.recent.kind.value = AGENDA_RESPONSE
+    assert len(practitioner.recent.entries()) == 2
+    form.edit(wb.get_stored(second["id"]))
+    assert picker.value == item_id and form.field("resolved").get() is True
 
 
 def test_practitioner_never_sees_private_entries(wb: Workbook) -> None:
@@ -685,7 +740,7 @@ def test_the_tabs_keep_their_titles_and_order() -> None:
         "My reactions",
         "Interventions",
     ]
-    assert [r.kind for r in practitioner[1][1]] == [AGENDA_ITEM, PEER_REVIEW]
+    assert [r.kind for r in practitioner[1][1]] == [AGENDA_RESPONSE, PEER_REVIEW]
 
 
 @pytest.mark.parametrize("side", list(Side))
@@ -743,8 +798,12 @@ def test_a_form_for_a_kind_its_side_does_not_write_is_refused() -> None:
     # either side writes agenda items; each side has at most one form per kind, one per order
     registry.form_for(AGENDA_ITEM, side=Side.CLIENT, tab="Prep", order=1)(kinds.agenda_item_form)
     registry.form_for(AGENDA_ITEM, side=Side.PRACTITIONER, tab="Review", order=1)(
-        kinds.agenda_response_form
+        kinds.agenda_item_form
     )
+    with pytest.raises(ValueError, match="only the practitioner side writes them"):
+        registry.form_for(AGENDA_RESPONSE, side=Side.CLIENT, tab="Prep", order=9)(
+            kinds.agenda_response_form
+        )
     with pytest.raises(ValueError, match="already has a form for agenda items"):
         registry.form_for(AGENDA_ITEM, side=Side.CLIENT, tab="Prep", order=2)(
             kinds.agenda_item_form

@@ -965,7 +965,7 @@ def test_nested_groups_become_prefixed_columns(workbook: Workbook) -> None:
     workbook.save_many(records)
 
     cycle = workbook.frame("inquiry_cycle").iloc[0]
-    review = workbook.frame("peer_review").iloc[0]
+    review = workbook.frame("review_rating").iloc[0]
     evidence = workbook.frame("projection_hypothesis.evidence")
     confidence = workbook.frame("projection_hypothesis.confidence")
 

@@ -28,6 +28,7 @@ __all__ = [
     "INTERVENTION_CATEGORIES",
     "RATINGS",
     "agenda",
+    "answered",
     "checkin_summary",
     "checkins",
     "confidence_over_time",
@@ -35,6 +36,7 @@ __all__ = [
     "hypotheses",
     "inquiries",
     "intervention_agreement",
+    "rated",
     "review_decisions",
     "review_ratings",
     "short",
@@ -297,43 +299,109 @@ def intervention_agreement(interventions: pd.DataFrame) -> tuple[pd.DataFrame, f
 # --- peer reviews and the agenda ---------------------------------------------------------
 
 
-def review_ratings(reviews: pd.DataFrame) -> pd.DataFrame:
-    """The client's ratings at each review, long form: ``held_on``, ``rating``, ``value``."""
+def rated(reviews: pd.DataFrame, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``reviews`` with the client's ratings (``ratings_*``) and ``client_view`` from the
+    client's own latest review rating linked to each review (``ratings``: the review-rating
+    frame); a review with none keeps its own legacy fields (data written by older versions,
+    when the practitioner recorded the client's ratings on the review)."""
+    if reviews.empty or ratings is None or ratings.empty:
+        return reviews
+    latest = (
+        ratings.dropna(subset=["review_id"])
+        .sort_values("rated_on", kind="stable")
+        .drop_duplicates("review_id", keep="last")
+        .set_index("review_id")
+    )
+    has = reviews["id"].isin(latest.index)
+    if not has.any():
+        return reviews
+    out = reviews.copy()
+    ids = out.loc[has, "id"]
+    for name in (*RATINGS, "client_view"):
+        out.loc[has, name] = latest[name].reindex(ids).to_numpy()
+    return out
+
+
+def review_ratings(reviews: pd.DataFrame, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The client's ratings at each review, long form: ``held_on``, ``rating``, ``value``.
+
+    Each review's ratings are the client's own (:func:`rated`); ratings the client has not
+    linked to a review are placed on the day they were given."""
     import pandas as pd
 
-    if reviews.empty:
+    reviews = rated(reviews, ratings)
+    wide = reviews[["held_on", *RATINGS]]
+    if ratings is not None and not ratings.empty:
+        loose = ratings[ratings["review_id"].isna()]
+        if not loose.empty:
+            loose = loose[["rated_on", *RATINGS]].rename(columns={"rated_on": "held_on"})
+            wide = loose if wide.empty else pd.concat([wide, loose], ignore_index=True)
+    if wide.empty:
         return pd.DataFrame(
             {"held_on": pd.Series([], dtype="datetime64[ns]"), "rating": [], "value": []}
         )
-    long = reviews[["held_on", *RATINGS]].melt(
-        id_vars="held_on", var_name="rating", value_name="value"
-    )
+    long = wide.melt(id_vars="held_on", var_name="rating", value_name="value")
     long = long.dropna(subset=["value"])
     long["rating"] = long["rating"].map(RATINGS)
     long["value"] = long["value"].astype("int64")
     return long.sort_values(["held_on", "rating"]).reset_index(drop=True)
 
 
-def review_decisions(reviews: pd.DataFrame) -> pd.DataFrame:
-    """Each review's continuation views and agreed outcome, oldest first."""
+def review_decisions(reviews: pd.DataFrame, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each review's continuation views and agreed outcome, oldest first (the client's view
+    their own, :func:`rated`)."""
     cols = ["held_on", "client_view", "practitioner_view", "agreed_outcome", "reason", "dissent"]
+    reviews = rated(reviews, ratings)
     return reviews.sort_values("held_on")[cols].reset_index(drop=True)
 
 
-def agenda(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def answered(items: pd.DataFrame, responses: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``items`` with ``response`` and ``resolved`` from each item's latest agenda response
+    (the last by date, then in the order saved) and ``review_id`` from the latest one linked
+    to a review. An item with no response keeps its own legacy fields (data written by older
+    versions, when the practitioner's answer was kept on the item).
+    """
+    if items.empty or responses is None or responses.empty:
+        return items
+    ordered = responses.sort_values("responded_on", kind="stable")
+    latest = ordered.drop_duplicates("agenda_item_id", keep="last").set_index("agenda_item_id")
+    reviewed = (
+        ordered.dropna(subset=["review_id"])
+        .drop_duplicates("agenda_item_id", keep="last")
+        .set_index("agenda_item_id")["review_id"]
+    )
+    has = items["id"].isin(latest.index)
+    if not has.any():
+        return items
+    out = items.copy()
+    ids = out.loc[has, "id"]
+    out.loc[has, "response"] = latest["response"].reindex(ids).to_numpy()
+    out.loc[has, "resolved"] = latest["resolved"].reindex(ids).to_numpy()
+    out.loc[has, "review_id"] = reviewed.reindex(ids).to_numpy()
+    return out
+
+
+def agenda(
+    items: pd.DataFrame, responses: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(items for this review, open items from earlier reviews).
 
     Items for this review are those not yet discussed at a review; the client's own items
     come first, then by type (satisfaction, dissatisfaction, request, question) and date.
-    Open earlier items were discussed at a review but are not resolved.
+    Open earlier items were discussed at a review but are not resolved; a resolved item is
+    in neither. Whether an item was discussed, its response and whether it is resolved come
+    from its agenda ``responses``, or from the item itself in data written by older
+    versions (:func:`answered`).
     """
     if items.empty:
         return items, items
+    items = answered(items, responses)
     ordered = items.assign(
         _by=(items["raised_by"].astype(str) != "client").astype(int),
         _type=items["item_type"].astype(str).map(AGENDA_TYPES.index),
     ).sort_values(["_by", "_type", "raised_on"], kind="stable")
     ordered = ordered.drop(columns=["_by", "_type"])
-    new = ordered[ordered["review_id"].isna()]
-    earlier = ordered[ordered["review_id"].notna() & ~ordered["resolved"].fillna(False)]
+    resolved = ordered["resolved"].fillna(False).astype(bool)
+    new = ordered[ordered["review_id"].isna() & ~resolved]
+    earlier = ordered[ordered["review_id"].notna() & ~resolved]
     return new.reset_index(drop=True), earlier.reset_index(drop=True)

@@ -1,8 +1,10 @@
 """Peer reviews: monthly, on the last Thursday, with the agenda raised since the last one.
 
-The client's ratings and views on continuing, the practitioner's responses to each agenda
-item (most resolved, the rest followed up at the next review), and the decision that
-comes out of it. One review near the middle has dissent; the last ends the programme.
+The client's own ratings and view on continuing (a review rating, linked to the review),
+the practitioner's record of the review (their view, the agreed outcome), the
+practitioner's response to each agenda item (most resolved, the rest followed up at the
+next review), and the decision that comes out of it. One review near the middle has
+dissent; the last ends the programme.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from heron_research.demo.beats import beat
 from heron_research.demo.clock import THU, TIME_ZONE, first_of_next_month, local
 from heron_research.demo.episodes import clamp
 from heron_research.demo.stage import Stage
-from heron_research.records import AgendaItem, FocusDecision, PeerReview
+from heron_research.records import (
+    AgendaItem,
+    AgendaResponse,
+    FocusDecision,
+    PeerReview,
+    ReviewRating,
+)
 
 __all__ = ["hold_review", "plan_reviews", "raise_item", "raise_practitioner_item"]
 
@@ -108,9 +116,10 @@ def raise_practitioner_item(stage: Stage, at: datetime) -> None:
     stage.save(at, item)
 
 
-@beat(PeerReview, AgendaItem, FocusDecision)
+@beat(PeerReview, ReviewRating, AgendaResponse, FocusDecision)
 def hold_review(stage: Stage, at: datetime, plan: ReviewPlan) -> None:
-    """The review: ratings and views, responses to the agenda, the decision."""
+    """The review: the practitioner's record and the client's ratings, each in their own
+    words, responses to the agenda, the decision."""
     rng, words = stage.rng, stage.story.reviews
     q = min(stage.calendar.progress(plan.held_on), 1.0)
 
@@ -131,8 +140,6 @@ def hold_review(stage: Stage, at: datetime, plan: ReviewPlan) -> None:
         held_on=plan.held_on,
         period_start=plan.period_start,
         period_end=plan.held_on,
-        ratings=ratings,
-        client_view=outcome.client_view,
         practitioner_view=outcome.practitioner_view,
         agreed_outcome=outcome.agreed,
         reason=outcome.reason,
@@ -140,21 +147,43 @@ def hold_review(stage: Stage, at: datetime, plan: ReviewPlan) -> None:
         next_review_on=plan.next_review_on,
     )
     stage.save(at, review)
-    # the agenda raised since the last review: responses, most resolved
+    # the client's part, in their own record: shared as the review is
+    stage.save(
+        at + timedelta(minutes=20),
+        ReviewRating(
+            id=stage.derived_id(plan.id, "rating"),
+            sharing=stage.for_research(at),
+            review_id=plan.id,
+            rated_on=plan.held_on,
+            ratings=ratings,
+            client_view=outcome.client_view,
+        ),
+    )
+    # the agenda raised since the last review: a response to each, most resolved
     carried: list[AgendaItem] = []
     for i, item in enumerate(stage.agenda):
         resolved = plan.final or rng.random() < 0.8
         response = rng.choice(words.responses[item.item_type])
-        review_id = plan.id
-        if item.review_id is not None:  # carried over: it stays with its first review
-            response = f"{item.response} Followed up at the next review: {response}"
-            resolved, review_id = True, item.review_id
-        updated = item.model_copy(
-            update={"review_id": review_id, "response": response, "resolved": resolved}
+        if item.id in stage.open_at:  # carried over: resolved at this, its second review
+            response = f"Followed up from the last review: {response}"
+            resolved = True
+        stage.save(
+            at + timedelta(minutes=1 + i),
+            AgendaResponse(
+                id=stage.derived_id(item.id, plan.id),
+                sharing=item.sharing,  # the answer goes where the item goes
+                agenda_item_id=item.id,
+                responded_on=plan.held_on,
+                response=response,
+                resolved=resolved,
+                review_id=plan.id,
+            ),
         )
-        stage.save(at + timedelta(minutes=1 + i), updated)
-        if not resolved:
-            carried.append(updated)
+        if resolved:
+            stage.open_at.pop(item.id, None)
+        else:
+            stage.open_at[item.id] = plan.id
+            carried.append(item)
     stage.agenda = carried
     decision = outcome.decision
     stage.save(

@@ -9,6 +9,7 @@ to write (``save``, ``mark``) and to schedule (``at``). Every random draw goes t
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class Stage:
     hypotheses: dict[str, str] = field(default_factory=dict)
     #: agenda items raised and not yet resolved at a review
     agenda: list[AgendaItem] = field(default_factory=list)
+    #: item id -> the review that first took it up, for items still open after it
+    open_at: dict[str, str] = field(default_factory=dict)
     #: things that happen once ("item9", "duplicate", ...), once they have
     happened: set[str] = field(default_factory=set)
     #: (beat, record kind) for every record written, and the beats running now
@@ -59,6 +62,11 @@ class Stage:
     def new_id(self) -> str:
         """A record id shaped like :func:`heron_research.records.new_id`, from the seed."""
         return f"{self.rng.getrandbits(128):032x}"
+
+    def derived_id(self, *parts: str) -> str:
+        """A record id shaped like :func:`heron_research.records.new_id`, from ``parts``
+        (the ids a record belongs to): no random draw, so the story is unchanged."""
+        return hashlib.sha256(":".join(parts).encode()).hexdigest()[:32]
 
     def time(self, day: date, lo: float, hi: float) -> datetime:
         """A random minute on ``day`` between hours ``lo`` and ``hi`` (London time)."""

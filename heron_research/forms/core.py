@@ -65,6 +65,9 @@ class FormContext:
     ) -> None:
         self.workbook = workbook if isinstance(workbook, Workbook) else Workbook.open(workbook)
         self.audience = Audience(audience)
+        #: who writes through these forms: the client's app writes as the client, the
+        #: practitioner's as the practitioner (whichever workbook it is opened on)
+        self.side = Side.PRACTITIONER if self.audience is Audience.PRACTITIONER else Side.CLIENT
         self._read: dict[tuple[str, bool], tuple[int, list[StoredRecord]]] = {}
         self._listeners: list[Callable[[str], None]] = []
 
@@ -218,7 +221,9 @@ class RecordForm:
             return None
         expected = self.editing.revision if self.editing is not None else None
         try:
-            stored = self.context.workbook.save(record, expected_revision=expected)
+            stored = self.context.workbook.save(
+                record, expected_revision=expected, side=self.context.side
+            )
         except HeronError as exc:
             self.status.value = _status_html("error", ["Not saved: " + str(exc)])
             return None
@@ -430,7 +435,7 @@ class RecentEntries:
 
     def _delete(self, stored: StoredRecord) -> None:
         try:
-            self.context.workbook.delete(stored.id)
+            self.context.workbook.delete(stored.id, side=self.context.side)
         except HeronError as exc:
             self.message.value = _status_html("error", [f"Not deleted: {exc}"])
             return
@@ -442,7 +447,7 @@ class RecentEntries:
 
     def _restore(self, stored: StoredRecord) -> None:
         try:
-            self.context.workbook.restore(stored.id)
+            self.context.workbook.restore(stored.id, side=self.context.side)
         except HeronError as exc:
             self.message.value = _status_html("error", [f"Not restored: {exc}"])
             return

@@ -39,6 +39,7 @@ from heron_research.forms.registry import form_for
 from heron_research.principles import current_principles
 from heron_research.records import (
     AGENDA_ITEM,
+    AGENDA_RESPONSE,
     CHECK_IN,
     CO_COUNSELLING_SESSION,
     CONSENT,
@@ -50,6 +51,7 @@ from heron_research.records import (
     PERSON,
     PRACTITIONER_REACTION,
     PROJECTION_HYPOTHESIS,
+    REVIEW_RATING,
     Side,
     scoring,
 )
@@ -72,6 +74,7 @@ __all__ = [
     "peer_review_form",
     "person_form",
     "practitioner_reaction_form",
+    "review_rating_form",
 ]
 
 CLIENT, PRACTITIONER = Side.CLIENT, Side.PRACTITIONER
@@ -257,6 +260,35 @@ def agenda_item_form(context: FormContext) -> RecordForm:
     )
 
 
+@form_for(REVIEW_RATING, side=CLIENT, tab="Review prep", order=45)
+def review_rating_form(context: FormContext) -> RecordForm:
+    """My ratings of the training for a peer review, and my view on continuing."""
+    V = m.ReviewRating
+    fields: list[Field] = [
+        field_for(
+            V,
+            "review_id",
+            ChoiceField,
+            options=lambda: entry_choices(context, PEER_REVIEW),
+            none_label="(not recorded yet)",
+        ),
+        field_for(V, "rated_on"),
+        GroupField("ratings", "My ratings (0-10)", fields_for(m.Ratings, *m.Ratings.model_fields)),
+        field_for(V, "client_view"),
+        field_for(V, "note", placeholder="optional"),
+        sharing_field(V),
+    ]
+    return RecordForm(
+        context,
+        V,
+        fields,
+        title="My ratings for the peer review",
+        intro="How the training is going for you, and whether you want to continue, change, "
+        "pause or end. Your own words for the review: your practitioner sees them but does "
+        "not write them. Pick the review once your practitioner has recorded it.",
+    )
+
+
 @form_for(CHECK_IN, side=CLIENT, tab="Check-in", order=50)
 def check_in_form(context: FormContext) -> RecordForm:
     """PHQ-9, GAD-7 or our wellbeing items; the score and band are shown after saving."""
@@ -424,13 +456,9 @@ def focus_decision_form(context: FormContext) -> RecordForm:
 @form_for(PEER_REVIEW, side=PRACTITIONER, tab="Peer review", order=21)
 def peer_review_form(context: FormContext) -> RecordForm:
     R = m.PeerReview
-    ratings = GroupField(
-        "ratings", "The client's ratings (0-10)", fields_for(m.Ratings, *m.Ratings.model_fields)
-    )
     fields: list[Field] = [
         *fields_for(R, "held_on", "period_start", "period_end"),
-        ratings,
-        *fields_for(R, "client_view", "practitioner_view", "agreed_outcome", "reason"),
+        *fields_for(R, "practitioner_view", "agreed_outcome", "reason"),
         *fields_for(R, "dissent", "next_review_on"),
         sharing_field(R),
     ]
@@ -439,26 +467,57 @@ def peer_review_form(context: FormContext) -> RecordForm:
         R,
         fields,
         title="Peer review",
-        intro="The client's agenda comes first. Record the client's ratings, both views on "
-        "continuing, the agreed outcome and any dissent.",
+        intro="The client's agenda comes first. Record your view on continuing, the agreed "
+        "outcome and any dissent. The client gives their own ratings and view on continuing "
+        "in their workbook.",
     )
 
 
-@form_for(
-    AGENDA_ITEM,
-    side=PRACTITIONER,
-    tab="Peer review",
-    order=20,
-    not_in_recent="it answers the client's items, picked in the form itself",
-)
+def _latest_responses(context: FormContext) -> dict[str, m.AgendaResponse]:
+    """Each agenda item's latest response (the last by date, then in the order saved)."""
+    latest: dict[str, m.AgendaResponse] = {}
+    responses = [s.record for s in context.records(AGENDA_RESPONSE)]
+    for response in sorted(responses, key=lambda r: r.responded_on):  # type: ignore[attr-defined]
+        latest[response.agenda_item_id] = response  # type: ignore[attr-defined]
+    return latest
+
+
+@form_for(AGENDA_RESPONSE, side=PRACTITIONER, tab="Peer review", order=20)
 def agenda_response_form(context: FormContext) -> RecordForm:
-    """Respond to an agenda item the client raised: pick it, answer it, link the review."""
-    A = m.AgendaItem
-    picker = W.Dropdown(description="Item", layout=W.Layout(width="40em"))
-    picker.add_class("heron-agenda-picker")
+    """Respond to an agenda item: pick it, answer it, link the review.
+
+    The item stays the words of whoever raised it (the client's record, which only the
+    client edits); each response is the practitioner's own record, seen by whoever may
+    see the item.
+    """
+    A = m.AgendaResponse
+
+    def item_choices() -> list[tuple[str, str]]:
+        latest = _latest_responses(context)
+
+        def resolved(item_id: str) -> bool:
+            return item_id in latest and latest[item_id].resolved
+
+        items = context.records(AGENDA_ITEM)
+        items.sort(key=lambda s: (resolved(s.id), s.record.raised_on))  # type: ignore[attr-defined]
+        return [(("✓ " if resolved(s.id) else "") + s.record.describe(), s.id) for s in items]
+
+    picker = field_for(
+        A,
+        "agenda_item_id",
+        ChoiceField,
+        label="Item",
+        options=item_choices,
+        optional=True,
+        none_label="(choose an item)",
+    )
+    picker.widget.layout.width = "40em"
+    picker.widget.add_class("heron-agenda-picker")
     raised = W.HTML("")
+    raised.add_class("heron-agenda-raised")
     fields: list[Field] = [
-        *fields_for(A, "response", "resolved"),
+        picker,
+        *fields_for(A, "responded_on", "response", "resolved"),
         field_for(
             A,
             "review_id",
@@ -467,35 +526,53 @@ def agenda_response_form(context: FormContext) -> RecordForm:
             none_label="(not linked)",
         ),
     ]
+
+    def same_sharing(data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("agenda_item_id"):  # the answer goes where the item goes
+            data["sharing"] = context.workbook.get_stored(data["agenda_item_id"]).sharing.value
+        return data
+
     form = RecordForm(
         context,
         A,
         fields,
         title="Responses to the client's agenda",
         intro="Pick an item the client raised, write the response, and mark it resolved when "
-        "it is.",
+        "it is. The item stays as the client wrote it; your response is saved beside it.",
+        prepare=same_sharing,
         save_label="Save response",
     )
 
-    def load_items(_kind: str = "") -> None:
-        items = context.records(AGENDA_ITEM)
-        items.sort(key=lambda s: (s.record.resolved, s.record.raised_on))  # type: ignore[attr-defined]
-        picker.options = [("(choose an item)", None)] + [
-            (("✓ " if s.record.resolved else "") + s.record.describe(), s.id)  # type: ignore[attr-defined]
-            for s in items
+    def show_item(change: dict[str, Any]) -> None:
+        item_id = change["new"]
+        if not item_id:
+            raised.value = ""
+            return
+        item = context.workbook.get_stored(item_id).record
+        said = [
+            f"<li>{r.responded_on:%d %b %Y}: {html.escape(r.response) or '(no words)'}"
+            f"{' (resolved)' if r.resolved else ''}</li>"
+            for r in sorted(
+                (s.record for s in context.records(AGENDA_RESPONSE)),
+                key=lambda r: r.responded_on,  # type: ignore[attr-defined]
+            )
+            if r.agenda_item_id == item_id  # type: ignore[attr-defined]
         ]
+        earlier = f"<p>Responses so far:</p><ul>{''.join(said)}</ul>" if said else ""
+        raised.value = f"<blockquote>{html.escape(item.text)}</blockquote>{earlier}"  # type: ignore[attr-defined]
 
-    def choose(change: dict[str, Any]) -> None:
-        if change["new"]:
-            stored = context.workbook.get_stored(change["new"])
-            form.edit(stored)
-            raised.value = f"<blockquote>{html.escape(stored.record.text)}</blockquote>"  # type: ignore[attr-defined]
+    picker.widget.observe(show_item, names="value")
+    original_new_entry = form.new_entry
 
-    picker.observe(choose, names="value")
-    context.on_change(lambda kind: load_items() if kind == AGENDA_ITEM else None)
-    load_items()
+    def new_entry() -> None:
+        original_new_entry()
+        form.save_button.description = "Save response"
+
+    form.new_entry = new_entry  # type: ignore[method-assign]
+    # the form refreshes its fields when other kinds change; the ✓ marks follow its own too
+    context.on_change(lambda kind: picker.refresh() if kind == AGENDA_RESPONSE else None)
     children = list(form.widget.children)
-    children[2:2] = [picker, raised]
+    children.insert(children.index(picker.box) + 1, raised)
     form.widget.children = tuple(children)
     return form
 

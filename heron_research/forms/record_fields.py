@@ -99,7 +99,7 @@ class PeopleField(ChipsField):
             person = m.Person.from_data(
                 {"alias": alias, "relationship": self.new_relationship.value}
             )
-            stored = self.context.workbook.save(person)
+            stored = self.context.workbook.save(person, side=self.context.side)
         except HeronError as exc:
             self.new_message.value = f'<span style="color:#8a1c1c">⚠ {html.escape(str(exc))}</span>'
             return None

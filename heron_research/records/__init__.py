@@ -18,6 +18,7 @@ from heron_research.records.consent import ConsentState, consent_state
 from heron_research.records.facts import KindFacts, ReportScope, Side
 from heron_research.records.models import (
     AGENDA_ITEM,
+    AGENDA_RESPONSE,
     CHECK_IN,
     CO_COUNSELLING_SESSION,
     CONSENT,
@@ -30,7 +31,9 @@ from heron_research.records.models import (
     PRACTITIONER_REACTION,
     PROJECTION_HYPOTHESIS,
     RELATIONSHIPS,
+    REVIEW_RATING,
     AgendaItem,
+    AgendaResponse,
     CheckIn,
     CoCounsellingSession,
     ConfidencePoint,
@@ -47,11 +50,13 @@ from heron_research.records.models import (
     ProjectionHypothesis,
     Ratings,
     Reflection,
+    ReviewRating,
     SelfManagement,
 )
 
 __all__ = [
     "AGENDA_ITEM",
+    "AGENDA_RESPONSE",
     "CHECK_IN",
     "CONSENT",
     "CO_COUNSELLING_SESSION",
@@ -65,7 +70,9 @@ __all__ = [
     "PROJECTION_HYPOTHESIS",
     "RECORD_TYPES",
     "RELATIONSHIPS",
+    "REVIEW_RATING",
     "AgendaItem",
+    "AgendaResponse",
     "CheckIn",
     "CoCounsellingSession",
     "ConfidencePoint",
@@ -87,6 +94,7 @@ __all__ = [
     "Record",
     "Reflection",
     "ReportScope",
+    "ReviewRating",
     "SelfManagement",
     "Sharing",
     "Side",

@@ -19,6 +19,7 @@ from heron_research.vocab import SKILLS, lookup_emotion, lookup_technique, norma
 
 __all__ = [
     "AGENDA_ITEM",
+    "AGENDA_RESPONSE",
     "CHECK_IN",
     "CONSENT",
     "CO_COUNSELLING_SESSION",
@@ -31,7 +32,9 @@ __all__ = [
     "PRACTITIONER_REACTION",
     "PROJECTION_HYPOTHESIS",
     "RELATIONSHIPS",
+    "REVIEW_RATING",
     "AgendaItem",
+    "AgendaResponse",
     "CheckIn",
     "CoCounsellingSession",
     "ConfidencePoint",
@@ -48,6 +51,7 @@ __all__ = [
     "ProjectionHypothesis",
     "Ratings",
     "Reflection",
+    "ReviewRating",
     "SelfManagement",
 ]
 
@@ -59,7 +63,9 @@ PROJECTION_HYPOTHESIS = "projection_hypothesis"
 INQUIRY_CYCLE = "inquiry_cycle"
 FOCUS_DECISION = "focus_decision"
 AGENDA_ITEM = "agenda_item"
+AGENDA_RESPONSE = "agenda_response"
 PEER_REVIEW = "peer_review"
+REVIEW_RATING = "review_rating"
 PRACTITIONER_REACTION = "practitioner_reaction"
 INTERVENTION = "intervention"
 CHECK_IN = "check_in"
@@ -98,6 +104,9 @@ Skill = Literal["expression", "control", "catharsis", "transmutation"]
 assert set(Skill.__args__) == set(SKILLS)
 
 _FIRST_YEAR, _LAST_YEAR = 1900, 2200
+
+#: How a field kept only for data written by older versions says so.
+_LEGACY = "legacy: written by older versions"
 
 
 def _check_year(value: date | datetime) -> None:
@@ -485,12 +494,51 @@ class AgendaItem(_Dated):
         title="Type"
     )
     text: str = Field(title="What I want to raise", min_length=1)
-    review_id: str | None = Field(default=None, title="Review where it was discussed")
-    response: str = Field(default="", title="Response")
-    resolved: bool = Field(default=False, title="Resolved")
+    # The practitioner's answer lived on the item before it had its own record (an
+    # AgendaResponse). Kept so that older workbooks and exports stay readable; no form
+    # writes these any more, and readers prefer the item's latest AgendaResponse.
+    review_id: str | None = Field(
+        default=None,
+        title="Review where it was discussed",
+        description=_LEGACY + "; now an agenda response's review",
+    )
+    response: str = Field(default="", title="Response", description=_LEGACY)
+    resolved: bool = Field(default=False, title="Resolved", description=_LEGACY)
 
     def describe(self) -> str:
         return f"the {self.item_type} '{short(self.text, 40)}'"
+
+
+class AgendaResponse(_Dated):
+    """The practitioner's response to an agenda item, usually at the review that took it up.
+
+    The item stays the words of whoever raised it; each response is a record of its own,
+    written by the practitioner. An item is resolved when its latest response says so.
+    """
+
+    kind: ClassVar[str] = AGENDA_RESPONSE
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="agenda response",
+        plural="agenda responses",
+        writers=PRACTITIONER,
+        report=ReportScope.HISTORY,
+        research_table="agenda_responses",
+    )
+    when_field: ClassVar[str | None] = "responded_on"
+
+    sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
+    agenda_item_id: str = Field(title="Agenda item", min_length=1, max_length=64)
+    responded_on: date = Field(default_factory=date.today, title="Date")
+    response: str = Field(default="", title="Response")
+    resolved: bool = Field(default=False, title="Resolved")
+    review_id: str | None = Field(
+        default=None, title="Review where it was discussed", max_length=64
+    )
+
+    def describe(self) -> str:
+        state = "resolved" if self.resolved else "open"
+        said = f": {short(self.response, 40)}" if self.response else ""
+        return f"the response of {self.responded_on:%d %b} to an agenda item ({state}){said}"
 
 
 Outcome = Literal["continue", "change", "pause", "end"]
@@ -507,7 +555,9 @@ class Ratings(SubRecord):
 
 
 class PeerReview(_Dated):
-    """A peer-review session: ratings, both views on continuing, and the agreed outcome."""
+    """A peer-review session as the practitioner records it: the period, the practitioner's
+    view on continuing, the agreed outcome and any dissent. The client's ratings and view
+    are the client's own record (a :class:`ReviewRating` linked to the review)."""
 
     kind: ClassVar[str] = PEER_REVIEW
     facts: ClassVar[KindFacts] = KindFacts(
@@ -523,8 +573,13 @@ class PeerReview(_Dated):
     held_on: date = Field(default_factory=date.today, title="Date of the review")
     period_start: date = Field(title="Period covered: from")
     period_end: date = Field(title="Period covered: to")
-    ratings: Ratings = Field(default_factory=Ratings, title="My ratings")
-    client_view: Outcome | None = Field(default=None, title="Client's view on continuing")
+    # The client's part lived on the review before it had its own record (a ReviewRating).
+    # Kept so that older workbooks and exports stay readable; no form writes these any
+    # more, and readers prefer the client's own rating linked to the review.
+    ratings: Ratings = Field(default_factory=Ratings, title="My ratings", description=_LEGACY)
+    client_view: Outcome | None = Field(
+        default=None, title="Client's view on continuing", description=_LEGACY
+    )
     practitioner_view: Outcome | None = Field(
         default=None, title="Practitioner's view on continuing"
     )
@@ -543,6 +598,35 @@ class PeerReview(_Dated):
 
     def describe(self) -> str:
         return f"the peer review of {self.held_on:%d %b %Y}"
+
+
+class ReviewRating(_Dated):
+    """The client's own ratings of the training for a peer review, and their view on
+    continuing. Linked to the review when the client picks it (they may rate before the
+    practitioner has recorded it)."""
+
+    kind: ClassVar[str] = REVIEW_RATING
+    facts: ClassVar[KindFacts] = KindFacts(
+        label="review rating",
+        plural="review ratings",
+        writers=CLIENT,
+        report=ReportScope.HISTORY,
+        research_table="review_ratings",
+    )
+    when_field: ClassVar[str | None] = "rated_on"
+
+    sharing: Sharing = Field(default=Sharing.PRACTITIONER, title="Sharing")
+    review_id: str | None = Field(default=None, title="The review it is for", max_length=64)
+    rated_on: date = Field(default_factory=date.today, title="Date")
+    ratings: Ratings = Field(default_factory=Ratings, title="My ratings")
+    client_view: Outcome | None = Field(default=None, title="My view on continuing")
+    note: str = Field(default="", title="Note")
+
+    def describe(self) -> str:
+        said = [f"overall {self.ratings.overall}"] if self.ratings.overall is not None else []
+        said += [self.client_view] if self.client_view else []
+        words = f" ({', '.join(said)})" if said else ""
+        return f"your review ratings of {self.rated_on:%d %b %Y}{words}"
 
 
 class PractitionerReaction(_Dated):

@@ -18,6 +18,7 @@ from heron_research import charts
 from heron_research.analysis import daily, practice, progress, questions
 from heron_research.records.models import (
     AGENDA_ITEM,
+    AGENDA_RESPONSE,
     CHECK_IN,
     EMOTION_EPISODE,
     FOCUS_DECISION,
@@ -27,6 +28,7 @@ from heron_research.records.models import (
     PERSON,
     PRACTITIONER_REACTION,
     PROJECTION_HYPOTHESIS,
+    REVIEW_RATING,
 )
 from heron_research.records.scoring import INSTRUMENTS, SAFETY_NOTE
 from heron_research.reports.common import chart, cover_body, day, open_report, plural
@@ -104,10 +106,13 @@ def _items_list(items: Any, *, show_response: bool = False) -> Markup:
     return tag("ul", *entries, class_="agenda")
 
 
-@section(REVIEW, "agenda", "My agenda", needs=(AGENDA_ITEM,), empty=_NO_ITEMS_OF_MINE)
+@section(
+    REVIEW, "agenda", "My agenda", needs=(AGENDA_ITEM, AGENDA_RESPONSE), empty=_NO_ITEMS_OF_MINE
+)
 def agenda(ctx: ReportContext) -> Body:
-    """The client's agenda first: items for this review, then open earlier items."""
-    new, earlier = progress.agenda(ctx.frame(AGENDA_ITEM))
+    """The client's agenda first: items for this review, then open earlier items (with the
+    practitioner's latest response)."""
+    new, earlier = progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))
     if new.empty and earlier.empty:
         return None
     parts: list[Any] = []
@@ -532,19 +537,20 @@ def practitioner(ctx: ReportContext) -> Body:
     REVIEW,
     "past-reviews",
     "Past peer reviews",
-    needs=(PEER_REVIEW,),
+    needs=(PEER_REVIEW, REVIEW_RATING),
     empty="This is the first peer review.",
 )
 def past_reviews(ctx: ReportContext) -> Body:
-    """Ratings at earlier peer reviews, and the continuation decisions."""
-    reviews = ctx.frame(PEER_REVIEW)
+    """My ratings at earlier peer reviews (my own review ratings), and the continuation
+    decisions."""
+    reviews, mine = ctx.frame(PEER_REVIEW), ctx.frame(REVIEW_RATING)
     if reviews.empty:
         return None
     parts: list[Any] = []
-    ratings = progress.review_ratings(reviews)
+    ratings = progress.review_ratings(reviews, mine)
     if not ratings.empty:
         parts.append(chart(charts.review_ratings, ratings, "My ratings at each review (0-10)"))
-    decisions_ = progress.review_decisions(reviews)
+    decisions_ = progress.review_decisions(reviews, mine)
     rows = [
         (
             day(r.held_on),
@@ -586,6 +592,7 @@ def past_reviews(ctx: ReportContext) -> Body:
         FOCUS_DECISION,
         "intervention",
         AGENDA_ITEM,
+        AGENDA_RESPONSE,
     ),
 )
 def closing(ctx: ReportContext) -> Body:
@@ -608,7 +615,7 @@ def closing(ctx: ReportContext) -> Body:
         measures=progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN))),
         decisions=progress.decision_share(ctx.frame(FOCUS_DECISION)),
         agreement=progress.intervention_agreement(ctx.frame(INTERVENTION))[1:],
-        open_items=progress.agenda(ctx.frame(AGENDA_ITEM))[1],
+        open_items=progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))[1],
     )
     asked = questions.closing_questions(evidence)
     items = [tag("li", q) for q in asked[:-1]]

@@ -86,13 +86,32 @@ _FREE_TEXT = (
 
 
 class Context:
-    """What extraction needs besides the record: the people register (id -> relationship)."""
+    """What extraction needs besides the record: the people register (id -> relationship),
+    and the other records read (``records``: kind -> stored data, in the store's order),
+    for a column taken from a linked record (an agenda item's latest response)."""
 
-    __slots__ = ("_scores", "relationships")
+    __slots__ = ("_links", "_scores", "records", "relationships")
 
-    def __init__(self, relationships: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        relationships: dict[str, str] | None = None,
+        records: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.relationships = relationships or {}
+        self.records = records or {}
         self._scores: dict[str, Score] = {}
+        self._links: dict[tuple[str, str], dict[Any, list[dict[str, Any]]]] = {}
+
+    def linked(self, kind: str, link: str, value: Any) -> list[dict[str, Any]]:
+        """The records of ``kind`` whose field ``link`` is ``value``, in the store's order
+        (by date, then as saved): the last is the latest."""
+        index = self._links.get((kind, link))
+        if index is None:
+            index = {}
+            for data in self.records.get(kind, ()):
+                index.setdefault(data.get(link), []).append(data)
+            self._links[(kind, link)] = index
+        return index.get(value, []) if value is not None else []
 
     def score(self, check_in: dict[str, Any]) -> Score:
         """A check-in's score, computed once for its three columns."""

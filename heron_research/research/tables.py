@@ -19,7 +19,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from heron_research.records import (
+    AGENDA_RESPONSE,
+    REVIEW_RATING,
     AgendaItem,
+    AgendaResponse,
     CheckIn,
     CoCounsellingSession,
     ConfidencePoint,
@@ -30,6 +33,8 @@ from heron_research.records import (
     PeerReview,
     Person,
     ProjectionHypothesis,
+    Ratings,
+    ReviewRating,
     allowed_values,
     record_types,
 )
@@ -343,6 +348,25 @@ DECISIONS = kind_table(
     fields("topic", "proposed_by", "decided_by", "decision", "notes"),
 )
 
+
+def _clients_part(path: tuple[str, ...]) -> Getter:
+    """A review's client rating (``path``: ``("ratings", "focus")``) or view on continuing
+    from the client's latest review rating linked to it and shared for research, or from the
+    review itself if there is none (the review held them in workbooks written by older
+    versions)."""
+
+    def get(r: dict[str, Any], i: Any, c: Context) -> Any:
+        linked = c.linked(REVIEW_RATING, "review_id", r["id"])
+        value: Any = linked[-1] if linked else r
+        for part in path:
+            value = value[part]
+        return value
+
+    return get
+
+
+_MINE = " From the client's own review rating linked to the review, if there is one."
+
 REVIEWS = kind_table(
     PeerReview,
     "review_id",
@@ -351,8 +375,23 @@ REVIEWS = kind_table(
     day("period_start_day", "period_start", "Start of the period reviewed"),
     day("period_end_day", "period_end", "End of the period reviewed"),
     day("next_review_day", "next_review_on", "The next review planned (empty if none)"),
-    group("ratings", lambda title: f"The client's rating “{title}”."),
-    fields("client_view", "practitioner_view", "agreed_outcome"),
+    *(
+        model_column(
+            Ratings,
+            name,
+            _clients_part(("ratings", name)),
+            column=f"ratings_{name}",
+            describe=lambda title: f"The client's rating “{title}”." + _MINE,
+        )
+        for name in Ratings.model_fields
+    ),
+    model_column(
+        ReviewRating,
+        "client_view",
+        _clients_part(("client_view",)),
+        description="The client's view on continuing." + _MINE,
+    ),
+    fields("practitioner_view", "agreed_outcome"),
     Column(
         "has_dissent",
         "boolean",
@@ -363,15 +402,70 @@ REVIEWS = kind_table(
     fields("reason", "dissent"),
 )
 
+REVIEW_RATINGS = kind_table(
+    ReviewRating,
+    "rating_id",
+    "Review ratings",
+    "The client's own ratings of the training (0-10) and view on continuing, each for a "
+    "peer review (the reviews table takes its ratings from the latest linked to it).",
+    ref("review_id", "review"),
+    group("ratings", lambda title: f"The client's rating “{title}”."),
+    fields("client_view", description="The client's view on continuing."),
+    "note",
+)
+
+
+def _answer(name: str) -> Getter:
+    """An agenda item's ``name`` from its latest response shared for research (``review_id``:
+    from the latest linked to a review), or from the item itself if it has none (the item
+    held the practitioner's answer in workbooks written by older versions)."""
+
+    def get(r: dict[str, Any], i: Any, c: Context) -> Any:
+        responses = c.linked(AGENDA_RESPONSE, "agenda_item_id", r["id"])
+        if not responses:
+            return r[name]
+        if name == "review_id":
+            return next((x[name] for x in reversed(responses) if x[name] is not None), None)
+        return responses[-1][name]
+
+    return get
+
+
+_LATEST = " From the item's latest agenda response (shared for research), if it has one."
+
 AGENDA_ITEMS = kind_table(
     AgendaItem,
     "item_id",
     "Peer-review agenda items",
     "Items raised for peer reviews: satisfaction, dissatisfaction, requests and "
     "questions, with who raised them and whether they were resolved.",
-    fields("raised_by", "item_type", "resolved"),
+    fields("raised_by", "item_type"),
+    model_column(
+        AgendaResponse,
+        "resolved",
+        _answer("resolved"),
+        description="Resolved: whether the item was resolved." + _LATEST,
+    ),
+    ref("review_id", "review", _answer("review_id")),
+    "text",
+    model_column(
+        AgendaResponse,
+        "response",
+        _answer("response"),
+        describe=lambda title: f"What was written for “{title}”." + _LATEST,
+    ),
+)
+
+AGENDA_RESPONSES = kind_table(
+    AgendaResponse,
+    "response_id",
+    "Responses to agenda items",
+    "The practitioner's responses to agenda items, each with the review it was discussed "
+    "at and whether it resolved the item; an item's latest response is its state (the "
+    "agenda_items table's resolved, review_id and response columns).",
+    ref("item_id", "agenda item", RecordField("agenda_item_id")),
     ref("review_id", "review"),
-    fields("text", "response"),
+    fields("resolved", "response"),
 )
 
 CHECK_INS = kind_table(
@@ -454,7 +548,9 @@ _BY_KIND: tuple[Table, ...] = (
     CYCLE_EPISODES,
     DECISIONS,
     REVIEWS,
+    REVIEW_RATINGS,
     AGENDA_ITEMS,
+    AGENDA_RESPONSES,
     CHECK_INS,
     CHECK_IN_ANSWERS,
     CO_COUNSELLING,

@@ -147,6 +147,13 @@ def _tables(by_kind: dict[str, list[StoredRow]], context: Context) -> dict[str, 
     }
 
 
+def _context(people: list[StoredRow], by_kind: dict[str, list[StoredRow]]) -> Context:
+    return Context(
+        {p.id: str(p.data["relationship"]) for p in people},
+        {kind: [row.data for row in rows] for kind, rows in by_kind.items()},
+    )
+
+
 def _names(wb: Source, people: list[StoredRow]) -> list[tuple[str, str]]:
     """Every name the client has used for someone (earlier aliases too) and co-counselling
     peers, each with what to write instead: for scrubbing free text."""
@@ -188,14 +195,12 @@ def extract(wb: Source, *, with_names: bool = False) -> tuple[ParticipantData | 
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)
     try:
-        context = Context({p.id: str(p.data["relationship"]) for p in people})
-        tables = _tables(by_kind, context)
+        tables = _tables(by_kind, _context(people, by_kind))
     except (KeyError, TypeError, ValueError, AttributeError):
         # stored JSON not in the shape this version writes: validate it as the store would
         people = [p.validated() for p in people]
         by_kind = {kind: [r.validated() for r in group] for kind, group in by_kind.items()}
-        context = Context({p.id: str(p.data["relationship"]) for p in people})
-        tables = _tables(by_kind, context)
+        tables = _tables(by_kind, _context(people, by_kind))
     data = ParticipantData(
         workbook_id=wb.id,
         tables=tables,

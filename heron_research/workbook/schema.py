@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from heron_research.records import models as m
 from heron_research.records.models import INTERVENTION, PEER_REVIEW, PRACTITIONER_REACTION
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "side_before_v3"]
@@ -21,6 +22,21 @@ __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "side_
 #: The kinds only the practitioner wrote when migration 3 gave every stored row its writing
 #: side (the rest were the client's). Frozen with the migration: never change it.
 _PRACTITIONER_ONLY_AT_V3 = (PEER_REVIEW, PRACTITIONER_REACTION, INTERVENTION)
+#: Every kind there was at migration 3 (frozen with it, too).
+_KINDS_AT_V3 = frozenset(
+    (
+        m.PERSON,
+        m.CONSENT,
+        m.EMOTION_EPISODE,
+        m.PROJECTION_HYPOTHESIS,
+        m.INQUIRY_CYCLE,
+        m.FOCUS_DECISION,
+        m.AGENDA_ITEM,
+        *_PRACTITIONER_ONLY_AT_V3,
+        m.CHECK_IN,
+        m.CO_COUNSELLING_SESSION,
+    )
+)
 _AT_V3 = ", ".join(f"'{kind}'" for kind in _PRACTITIONER_ONLY_AT_V3)
 
 #: "HRWB" (heron-research workbook) as a 32-bit integer, stored in the SQLite header.
@@ -111,8 +127,19 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 def side_before_v3(kind: str) -> str:
     """The writing side migration 3 gives a stored row of ``kind`` (and an import gives an
-    entry of an export made before sides were stored)."""
-    return "practitioner" if kind in _PRACTITIONER_ONLY_AT_V3 else "client"
+    entry of an export made before sides were stored).
+
+    A kind added since (no older version wrote it) is given its one writing side, if it has
+    only one; the import then checks the entry against the kind's writers as for any other."""
+    if kind in _PRACTITIONER_ONLY_AT_V3:
+        return "practitioner"
+    if kind not in _KINDS_AT_V3:
+        from heron_research.records.base import record_types
+
+        cls = record_types().get(kind)
+        if cls is not None and len(cls.facts.writers) == 1:
+            return str(next(iter(cls.facts.writers)).value)
+    return "client"
 
 
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))

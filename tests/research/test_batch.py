@@ -18,6 +18,7 @@ from research_helpers import AS_OF, Participant, digests, sha256
 from heron_research.cli import main
 from heron_research.research import BatchProgress, run_batch
 from heron_research.research.keys import StudyKey
+from heron_research.research.tables import TABLES
 from heron_research.workbook import Workbook
 from heron_research.workbook.portable import write_export
 
@@ -120,7 +121,7 @@ def test_same_dataset_every_run_and_with_one_or_two_workers(
         )
         runs[name] = digests(tmp_path / name)
     assert runs["first"] == runs["again"] == runs["one worker"]
-    assert len(runs["first"]) == 18
+    assert len(runs["first"]) == len(TABLES) + 2  # the tables, the codebook, the manifest
 
 
 def test_cli_batch(

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 import pytest
 from pydantic import Field
+from research_helpers import AS_OF, build_workbook, consent
 
 from heron_research.records import (
     EMOTION_EPISODE,
     PEER_REVIEW,
     PERSON,
+    AgendaItem,
+    AgendaResponse,
     FocusDecision,
     KindFacts,
     PeerReview,
     Record,
     Reflection,
     ReportScope,
+    ReviewRating,
+    Sharing,
     Side,
     SubRecord,
     allowed_values,
@@ -28,6 +34,8 @@ from heron_research.records import (
 from heron_research.records.base import forget_kind
 from heron_research.research.columns import fields, group, kind_table, list_table
 from heron_research.research.tables import COUNTED, TABLES, kinds_read, not_exported, table
+from heron_research.research.task import extract
+from heron_research.workbook import Workbook
 from heron_research.workbook.frames import build_frame
 
 #: Value columns the dataset computes (no frame has them): every other value or text column
@@ -185,3 +193,108 @@ def test_dataset_columns_are_named_as_the_frames_name_them() -> None:
         assert all(name not in build_frame(k, []).columns for k in (EMOTION_EPISODE, PEER_REVIEW))
     assert "ratings_focus" in build_frame(PEER_REVIEW, []).columns
     assert "ratings_focus" in [c.name for c in table("reviews").columns]
+
+
+def test_agenda_items_take_their_state_from_the_latest_response_shared(tmp_path: Path) -> None:
+    """agenda_items.resolved, review_id and response keep their meaning now that the
+    practitioner answers in responses of their own: the latest response shared for research,
+    else what older versions wrote on the item; every shared response has its own row."""
+    R, P = Sharing.RESEARCH, Sharing.PRACTITIONER
+    review = PeerReview(
+        sharing=R,
+        held_on=date(2025, 3, 20),
+        period_start=date(2025, 3, 1),
+        period_end=date(2025, 3, 19),
+    )
+    answered = AgendaItem(sharing=R, raised_on=date(2025, 3, 2), item_type="request", text="a")
+    hidden = AgendaItem(sharing=R, raised_on=date(2025, 3, 3), item_type="request", text="b")
+    legacy = AgendaItem(
+        sharing=R,
+        raised_on=date(2025, 3, 4),
+        item_type="question",
+        text="c",
+        review_id=review.id,
+        response="older words",
+        resolved=True,
+    )
+
+    def respond(item: AgendaItem, day: int, sharing: Sharing, **fields: object) -> AgendaResponse:
+        return AgendaResponse(
+            sharing=sharing, agenda_item_id=item.id, responded_on=date(2025, 3, day), **fields
+        )
+
+    records = [
+        consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+        review,
+        answered,
+        hidden,
+        legacy,
+        respond(answered, 25, R, response="done", resolved=True),  # latest, not at a review
+        respond(answered, 20, R, response="first go", review_id=review.id),
+        respond(hidden, 20, P, response="practitioner only", resolved=True),
+    ]
+    path = build_workbook(tmp_path / "w.heron", records)
+    with Workbook.open(path, readonly=True, clock=lambda: AS_OF) as wb:
+        data, code = extract(wb)
+    assert code == "included" and data is not None
+    items = data.tables["agenda_items"]
+    state = {
+        text: (resolved, review_id, response)
+        for text, resolved, review_id, response in zip(
+            items["text"], items["resolved"], items["review_id"], items["response"], strict=True
+        )
+    }
+    assert state == {
+        "a": (True, review.id, "done"),
+        "b": (False, None, ""),  # its only response is not shared for research
+        "c": (True, review.id, "older words"),
+    }
+    responses = data.tables["agenda_responses"]
+    assert responses["response"] == ["first go", "done"]  # by date
+    assert responses["item_id"] == [answered.id, answered.id]
+    assert responses["review_id"] == [review.id, None]
+
+
+def test_reviews_take_the_clients_ratings_from_their_own_linked_rating(tmp_path: Path) -> None:
+    """reviews.ratings_* and client_view keep their meaning now that the client rates in a
+    record of their own: the latest linked rating shared for research, else what older
+    versions wrote on the review; every shared rating has its own row."""
+    R, P = Sharing.RESEARCH, Sharing.PRACTITIONER
+
+    def review(day: int, **fields: object) -> PeerReview:
+        return PeerReview(
+            sharing=R,
+            held_on=date(2025, 3, day),
+            period_start=date(2025, 3, 1),
+            period_end=date(2025, 3, day),
+            **fields,
+        )
+
+    rated, hidden = review(10), review(20)
+    legacy = review(27, ratings={"focus": 3}, client_view="pause")
+    records = [
+        consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+        rated,
+        hidden,
+        legacy,
+        ReviewRating(
+            sharing=R, review_id=rated.id, rated_on=date(2025, 3, 10), ratings={"focus": 8}
+        ),
+        ReviewRating(
+            sharing=P, review_id=hidden.id, rated_on=date(2025, 3, 20), ratings={"focus": 1}
+        ),
+        ReviewRating(
+            sharing=R, rated_on=date(2025, 3, 28), ratings={"overall": 6}, client_view="end"
+        ),
+    ]
+    path = build_workbook(tmp_path / "w.heron", records)
+    with Workbook.open(path, readonly=True, clock=lambda: AS_OF) as wb:
+        data, code = extract(wb)
+    assert code == "included" and data is not None
+    reviews = data.tables["reviews"]
+    assert reviews["review_id"] == [rated.id, hidden.id, legacy.id]
+    assert reviews["ratings_focus"] == [8, None, 3]
+    assert reviews["client_view"] == [None, None, "pause"]
+    mine = data.tables["review_ratings"]
+    assert mine["review_id"] == [rated.id, None]
+    assert (mine["ratings_overall"], mine["client_view"]) == ([None, 6], [None, "end"])
