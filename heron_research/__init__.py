@@ -1,36 +1,44 @@
 """heron-research: an action-research workbook for peer-style psychotherapy.
 
 The names users import live here. Importing the package is light: it does not import
-pandas, altair, papermill or ipywidgets (those load where they are used).
+pandas, altair, papermill or ipywidgets (those load where they are used), and each name
+below is imported on first use, so a process that needs one module of the package (the
+lab's kernel launcher, :mod:`heron_research.kernel_app`) pays for nothing else.
 """
 
-from heron_research._version import __version__
-from heron_research.errors import (
-    HeronError,
-    NewerWorkbookError,
-    NotAWorkbookError,
-    RecordValidationError,
-    WorkbookError,
-)
-from heron_research.principles import current_principles
-from heron_research.records import (
-    RECORD_TYPES,
-    AgendaItem,
-    CheckIn,
-    CoCounsellingSession,
-    ConsentEntry,
-    EmotionEpisode,
-    FocusDecision,
-    InquiryCycle,
-    Intervention,
-    PeerReview,
-    Person,
-    PractitionerReaction,
-    ProjectionHypothesis,
-    Sharing,
-)
-from heron_research.visibility import Audience
-from heron_research.workbook import Workbook
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from heron_research._version import __version__
+    from heron_research.errors import (
+        HeronError,
+        NewerWorkbookError,
+        NotAWorkbookError,
+        RecordValidationError,
+        WorkbookError,
+    )
+    from heron_research.principles import current_principles
+    from heron_research.records import (
+        RECORD_TYPES,
+        AgendaItem,
+        CheckIn,
+        CoCounsellingSession,
+        ConsentEntry,
+        EmotionEpisode,
+        FocusDecision,
+        InquiryCycle,
+        Intervention,
+        PeerReview,
+        Person,
+        PractitionerReaction,
+        ProjectionHypothesis,
+        Sharing,
+    )
+    from heron_research.visibility import Audience
+    from heron_research.workbook import Workbook
 
 __all__ = [
     "RECORD_TYPES",
@@ -57,3 +65,43 @@ __all__ = [
     "__version__",
     "current_principles",
 ]
+
+#: where each public name lives (imported on first use)
+_HOME = {
+    "__version__": "heron_research._version",
+    "HeronError": "heron_research.errors",
+    "NewerWorkbookError": "heron_research.errors",
+    "NotAWorkbookError": "heron_research.errors",
+    "RecordValidationError": "heron_research.errors",
+    "WorkbookError": "heron_research.errors",
+    "current_principles": "heron_research.principles",
+    "RECORD_TYPES": "heron_research.records",
+    "AgendaItem": "heron_research.records",
+    "CheckIn": "heron_research.records",
+    "CoCounsellingSession": "heron_research.records",
+    "ConsentEntry": "heron_research.records",
+    "EmotionEpisode": "heron_research.records",
+    "FocusDecision": "heron_research.records",
+    "InquiryCycle": "heron_research.records",
+    "Intervention": "heron_research.records",
+    "PeerReview": "heron_research.records",
+    "Person": "heron_research.records",
+    "PractitionerReaction": "heron_research.records",
+    "ProjectionHypothesis": "heron_research.records",
+    "Sharing": "heron_research.records",
+    "Audience": "heron_research.visibility",
+    "Workbook": "heron_research.workbook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next lookup is a plain one
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -138,9 +138,15 @@ def kernel_run(server: LabServer, code: str) -> str:
     assert status == 201, body
     kernel_id = json.loads(body)["id"]
     connection = server.state_dir / "run" / f"kernel-{kernel_id}.json"
-    deadline = time.monotonic() + 30
-    while not connection.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Connect once the server has heard from the kernel: a client's heartbeat check gives a
+    # kernel 1 s to answer and takes a slower one (a loaded machine) for dead.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status, body = server.request(f"api/kernels/{kernel_id}")
+        if status == 200 and json.loads(body)["execution_state"] not in ("starting", "unknown"):
+            break
+        time.sleep(0.1)
+    assert connection.exists(), f"the kernel never started: {body}"
     client = BlockingKernelClient(connection_file=str(connection))
     client.load_connection_file()
     client.start_channels()
@@ -735,3 +741,21 @@ def test_the_labs_python_kernels_run_our_app_and_others_are_left_alone(tmp_path:
     assert cmd[cmd.index("-m") + 1] == "heron_research.kernel_app"
     manager.kernel_spec.argv = ["other-kernel", "-m", "something_else", "-f", "{connection_file}"]
     assert manager.format_kernel_cmd()[:3] == ["other-kernel", "-m", "something_else"]
+
+
+def test_the_kernel_launcher_imports_nothing_else_of_the_package() -> None:
+    """A kernel whose heartbeat is late is taken for dead by Jupyter's clients (1 s): the
+    kernel's process must not pay for the records, the store or the server to start."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, heron_research.kernel_app\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('heron_research', "
+            "'jupyter_server', 'pydantic'))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "['heron_research', 'heron_research.kernel_app']"

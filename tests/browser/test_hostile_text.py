@@ -11,9 +11,9 @@ How it is checked, with the real parts only:
    (``practitioner_app``) are filled through their widgets, as ``tests/test_forms.py`` does:
    every free-text field of every form (episode with its emotion and technique rows, person
    and the episode form's quick add, hypothesis and its evidence note, inquiry and its
-   reflection, agenda item, consent note, co-counselling; decision, peer review, agenda
-   response, own reaction, intervention; the check-in has no free text) gets a hostile
-   string, and Save is clicked. Entries are shared for research, with research consent, so
+   reflection, agenda item, review rating, consent note, co-counselling; decision, peer
+   review, agenda response, own reaction, intervention; the check-in has no free text) gets
+   a hostile string, and Save is clicked. Entries are shared for research, with research consent, so
    every report may show them. Read back through a new connection, every typed value is
    byte-equal to what was typed; the tables are those of a new workbook, the row counts
    are the saves made, and ``PRAGMA integrity_check`` is ok (the SQL never ran).
@@ -335,15 +335,16 @@ def enter_simple(app: App, t: Typist, kind: str, texts: list[str], **values: Any
 
 
 def answer_agenda(app: App, t: Typist) -> None:
-    """The practitioner picks each item the client raised and answers it."""
-    form = app.forms["agenda_item"]
-    picker, raised = form.widget.children[2], form.widget.children[3]
+    """The practitioner picks each item the client raised and answers it (a response of
+    their own: the client's item is not edited)."""
+    form = app.forms["agenda_response"]
+    picker = form.field("agenda_item_id").widget
+    [raised] = [w for w in form.widget.children if "heron-agenda-raised" in w._dom_classes]
     items = [value for _, value in picker.options if value]
     assert len(items) == t.entries
     for i, item in enumerate(items):
         picker.value = item
-        assert form.editing is not None
-        text = form.editing.record.text  # type: ignore[attr-defined]
+        text = app.context.workbook.get_stored(item).record.text  # type: ignore[attr-defined]
         t.entered.widget_html.append(("agenda item answered", raised.value, text))
         t.texts(form, ["response"], i, start=1)
         t.save(form, "agenda response")
@@ -380,6 +381,13 @@ def fill_client_forms(app: App, t: Typist) -> None:
     enter_inquiries(app, t, hypotheses, episodes)
     kinds = ("satisfaction", "dissatisfaction", "request", "question")
     enter_simple(app, t, "agenda_item", ["text"], item_type=kinds, sharing="research")
+    rating = app.forms["review_rating"]
+    for i in range(t.entries):
+        rating.field("ratings").fields[3].widget.value = 7
+        rating.field("client_view").widget.value = "continue"
+        t.texts(rating, ["note"], i)
+        rating.field("sharing").widget.value = "research"
+        t.save(rating, "review rating")
     enter_simple(
         app,
         t,
@@ -407,8 +415,7 @@ def fill_practitioner_forms(app: App, t: Typist) -> None:
     for i in range(t.entries):
         review.field("period_start").widget.value = date.today() - timedelta(days=30)
         review.field("period_end").widget.value = date.today()
-        review.field("ratings").fields[3].widget.value = 7
-        for name in ("client_view", "practitioner_view", "agreed_outcome"):
+        for name in ("practitioner_view", "agreed_outcome"):
             review.field(name).widget.value = "continue"
         t.texts(review, ["reason", "dissent"], i)
         review.field("sharing").widget.value = "research"

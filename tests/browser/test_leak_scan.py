@@ -375,7 +375,8 @@ def lab_sockets(session: Session) -> None:
             cmdline = " ".join(psutil.Process(pid).cmdline())
         except psutil.Error:
             continue
-        kernels += "ipykernel_launcher" in cmdline
+        # the lab's Python kernels run heron_research.kernel_app (ipykernel's app)
+        kernels += "heron_research.kernel_app" in cmdline or "ipykernel_launcher" in cmdline
     session.kernels = kernels
 
 

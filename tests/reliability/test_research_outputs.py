@@ -68,7 +68,7 @@ pytestmark = [
 
 CASE = 9
 MODES = ("none", "scrubbed")
-FILES_PER_DATASET = 18  # 16 tables, the codebook and the manifest
+FILES_PER_DATASET = len(TABLES) + 2  # the tables, the codebook and the manifest
 WRONG_KEY = b"not-the-study-key-but-as-long-4Rt8Q"
 #: what every workbook's paths and addresses have in common
 GENERIC = ("/home/", "c:\\users", "/therapy/", ".example.org", "-mail.example")
