@@ -6,12 +6,10 @@ below is imported on first use, so a process that needs one module of the packag
 lab's kernel launcher, :mod:`heron_research.kernel_app`) pays for nothing else.
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from heron_research._version import __version__
     from heron_research.errors import (
         HeronError,
@@ -94,11 +92,11 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    value = getattr(_importlib.import_module(home), name)
     globals()[name] = value  # the next lookup is a plain one
     return value
 
