@@ -15,6 +15,9 @@ class                       ARIA
                             saved yet ..." are announced when they appear
 ``heron-fold-button``       ``aria-expanded``, following the toggle's state
 other toggle buttons        ``aria-pressed``, following the toggle's state (``mod-active``)
+``heron-app`` (the tabs)    ``data-lm-suppress-shortcuts``: inside the forms, keys are the
+                            forms' (an arrow on a list picks the next choice; it does not
+                            move JupyterLab's cell selection, nor does Enter edit a cell)
 ==========================  =================================================================
 
 The script is static text (no user data goes into it) and only sets ARIA attributes and ids;
@@ -37,6 +40,13 @@ SCRIPT = r"""
   };
   const apply = () => {
     queued = false;
+    for (const el of document.querySelectorAll('.heron-app')) {
+      put(el, 'data-lm-suppress-shortcuts', 'true');
+      if (!el.heronKeys) {  // nor do the notebook's own key handlers see them
+        el.heronKeys = true;
+        el.addEventListener('keydown', (event) => event.stopPropagation());
+      }
+    }
     for (const el of document.querySelectorAll('.heron-labelled.widget-slider')) {
       const label = el.querySelector(':scope > label.widget-label');
       if (!label) continue;

@@ -26,7 +26,7 @@ from typing import Any
 import ipywidgets as W
 
 from heron_research.errors import FieldProblem, HeronError, RecordValidationError
-from heron_research.forms.fields import ChoiceField, Field, Fold
+from heron_research.forms.fields import ChoiceField, Field, Fold, label_widget
 from heron_research.records.base import Record, Sharing, record_type
 from heron_research.records.facts import Side
 from heron_research.visibility import Audience
@@ -361,6 +361,7 @@ class RecentEntries:
             ],
             layout=W.Layout(width="20em"),
         )
+        label_widget(self.kind, "Show")
         self.kind.observe(lambda _c: self.refresh(), names="value")
         self.show_deleted = W.Checkbox(description="Show deleted entries", indent=False)
         if context.audience is not Audience.CLIENT:

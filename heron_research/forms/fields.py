@@ -118,7 +118,9 @@ class Fold:
     def __init__(self, children: Sequence[W.Widget], titles: Sequence[str]) -> None:
         [title] = titles
         self.button = W.ToggleButton(
-            description=f"▸ {title}", value=False, layout=W.Layout(width="auto")
+            description=f"▸ {title}",
+            value=False,
+            layout=W.Layout(width="auto", align_self="flex-start"),
         )
         self.button.add_class("heron-fold-button")
         self.contents = W.VBox(list(children), layout=W.Layout(display="none"))
