@@ -27,7 +27,7 @@ __all__ = ["App", "practitioner_app", "workbook_app"]
 #: The apps' style sheet, and the script that adds the ARIA ipywidgets cannot (see
 #: :mod:`heron_research.forms.aria`). A field's label (its input's ``description``) sits
 #: above the input, in bold, and wraps; the tabs keep their whole titles (and wrap onto a
-#: second line when the notebook is narrow).
+#: second line when the notebook is narrow), and buttons and checkboxes their whole words.
 _STYLE = W.VBox(
     [
         W.HTML(
@@ -51,6 +51,11 @@ _STYLE = W.VBox(
             ".heron-principles-text{max-height:24em;overflow:auto;border:1px solid #ddd;"
             "padding:0 8px}"
             ".heron-principles-text:focus{outline:2px solid #1976d2}"
+            ".heron-app .jupyter-button{width:auto}"
+            ".heron-app .widget-checkbox{width:auto;height:auto}"
+            ".heron-app .widget-checkbox>.widget-label-basic,"
+            ".heron-app .widget-checkbox>.widget-label-basic>span{white-space:normal;"
+            "overflow:visible}"
             "</style>"
         ),
         aria_script(),

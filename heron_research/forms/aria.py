@@ -1,27 +1,24 @@
 """What the forms say to assistive technology that ipywidgets cannot say by itself.
 
 Most of it is ipywidgets' own: a field's label is its input's ``description``, a real
-``<label for=...>`` (:func:`~heron_research.forms.fields.label_widget`). Three things have no
+``<label for=...>`` (:func:`~heron_research.forms.fields.label_widget`). What follows has no
 trait in ipywidgets 8, so the forms mark them with a CSS class (the one per-widget hook
 ipywidgets offers, ``add_class``) and :data:`SCRIPT`, shown once with each app, turns each
 class into its ARIA attributes whenever the page changes:
 
-==========================  =================================================================
-class                       ARIA
-==========================  =================================================================
-``heron-labelled`` slider   the slider's handle is named by the slider's own label
-                            (``aria-labelledby``), so "Intensity (0-10), slider, 5"
-``heron-status``            a polite live region (``role=status``): "Saved ..." and "Not
-                            saved yet ..." are announced when they appear
-``heron-fold-button``       ``aria-expanded``, following the toggle's state
-other toggle buttons        ``aria-pressed``, following the toggle's state (``mod-active``)
-``heron-app`` (the tabs)    ``data-lm-suppress-shortcuts``: inside the forms, keys are the
-                            forms' (an arrow on a list picks the next choice; it does not
-                            move JupyterLab's cell selection, nor does Enter edit a cell)
-==========================  =================================================================
+* a slider marked ``heron-labelled``: its handle is named by the slider's own label
+  (``aria-labelledby``), so "Intensity (0-10), slider, 5";
+* ``heron-status`` and ``heron-recent-message``: a polite live region (``role=status``), so
+  "Saved ...", "Not saved yet ..." and Recent's "Deleted ..." are announced;
+* ``heron-fold-button``: ``aria-expanded``, and every other toggle button ``aria-pressed``,
+  following the toggle's state (its ``mod-active`` class);
+* ``heron-app`` (the tabs): ``data-lm-suppress-shortcuts``, and key presses go no further up
+  than the app, so inside the forms the keys are the forms' (an arrow on a list picks the
+  next choice instead of moving JupyterLab's cell selection; Enter does not edit a cell).
 
-The script is static text (no user data goes into it) and only sets ARIA attributes and ids;
-the browser tests (``tests/browser/test_accessibility.py``) check the result with axe-core.
+The script is static text (no user data goes into it); it only sets attributes and ids and
+stops key presses at the app. The browser tests (``tests/browser/test_accessibility.py``)
+check the result with axe-core and a keyboard-only episode.
 """
 
 from __future__ import annotations
@@ -54,7 +51,7 @@ SCRIPT = r"""
         put(handle, 'aria-labelledby', idOf(label));
       }
     }
-    for (const el of document.querySelectorAll('.heron-status')) {
+    for (const el of document.querySelectorAll('.heron-status, .heron-recent-message')) {
       put(el, 'role', 'status');
       put(el, 'aria-live', 'polite');
     }
