@@ -39,6 +39,7 @@ _STYLE = W.VBox(
             ".heron-share-preview ul{margin:2px 0 6px 0}"
             ".heron-labelled.widget-inline-hbox{flex-wrap:wrap;height:auto;align-items:center}"
             ".heron-labelled.widget-inline-hbox>.widget-label{flex:0 0 100%;width:auto!important;"
+            "min-width:max-content;height:auto;"
             "max-width:none;text-align:left;font-weight:bold;white-space:normal;overflow:visible;"
             "line-height:1.3;margin:0 0 2px 0}"
             ".heron-labelled.widget-textarea>textarea,.heron-labelled.widget-text>input,"
