@@ -354,6 +354,7 @@ def test_a_complete_episode_is_saved_with_the_keyboard_alone(
     keys.tab_to(fold)
     keys.press("Space")
     expect(fold).to_have_attribute("aria-expanded", "true")
+    expect(body).to_be_visible()  # as a user would, wait to see the fields appear
     keys.tab_to(body)
     keys.type("tight jaw")
     keys.tab_to(form.get_by_label("Thoughts"))
