@@ -4,14 +4,23 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# axe-core for the accessibility browser tests, pinned by tests/browser/axe/package-lock.json
+AXE       := tests/browser/axe
+AXE_STAMP := $(AXE)/node_modules/.installed
 
-.PHONY: demo test test-fast lint format schema bench reliability clean
+.PHONY: demo test test-fast lint format schema bench reliability clean browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
+
+$(AXE_STAMP): $(AXE)/package.json $(AXE)/package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --prefix $(AXE)
+	@touch $@
+
+browser-deps: $(AXE_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/heron-research demo --out demo
@@ -24,7 +33,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint $(AXE_STAMP)
 	$(BIN)/python -m pytest
 
 # no processes, kernels, JupyterLab, Dask, browser, packaging or reliability tier: under
@@ -47,4 +56,4 @@ reliability: $(STAMP)
 	$(BIN)/python benchmarks/reliability.py --markdown benchmarks/reliability-figures.md
 
 clean:
-	rm -rf $(VENV) demo build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo build dist .pytest_cache .ruff_cache $(AXE)/node_modules

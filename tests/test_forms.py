@@ -6,6 +6,7 @@ clicks buttons with ``Button.click()``, which runs the same handlers a real clic
 
 from __future__ import annotations
 
+import html
 import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -18,6 +19,8 @@ import pytest
 from heron_research.forms import FormContext, kinds, practitioner_app, workbook_app
 from heron_research.forms.core import RecordForm
 from heron_research.forms.fields import (
+    NOT_GIVEN,
+    ChipsField,
     ChoiceField,
     DateField,
     DateTimeField,
@@ -30,8 +33,9 @@ from heron_research.forms.fields import (
     choice_words,
     field_for,
 )
+from heron_research.forms.record_fields import AnswersField
 from heron_research.forms.registry import FORMS, FormRegistry
-from heron_research.principles import current_principles
+from heron_research.principles import current_principles, edition_words
 from heron_research.records import (
     AGENDA_ITEM,
     AGENDA_RESPONSE,
@@ -446,7 +450,20 @@ def test_consent_form_records_withdraws_and_asks_again(app, wb: Workbook) -> Non
     )
     form.context.changed("consent")
     assert "principles have changed" in state.value
-    assert current_principles().version in form.intro.value
+    assert "an earlier edition" in state.value  # not its id
+
+
+def test_consent_tab_names_the_principles_by_edition_not_by_hash(app) -> None:
+    form = app.forms["consent"]
+    version = current_principles().version
+    words = edition_words(version)
+    assert words == "first edition of 25 November 2026"  # every shipped text is listed
+    assert f"({words})" in form.intro.value
+    shown = " ".join(w.value for w in form.widget.children if isinstance(w, W.HTML))
+    assert version not in shown and "sha256" not in shown
+    box = form.widget.children[2].value
+    assert 'role="region"' in box and 'tabindex="0"' in box  # scrolls by keyboard
+    assert "<h1>" not in box and "<h4>The principles of this training</h4>" in box
 
 
 def test_co_counselling_session(app, wb: Workbook) -> None:
@@ -577,7 +594,8 @@ def test_practitioner_answers_an_agenda_item(wb: Workbook) -> None:
     after = wb.get_stored(item_id)
     assert after.revision == before.revision  # the client's item is untouched
     assert (after.record.response, after.record.resolved) == ("", False)
-    assert picker.value is None
+    assert form.field("agenda_item_id").get() is None  # back to "(choose an item)"
+    assert picker.label == "(choose an item)"
     assert next(o[0] for o in picker.options if o[1]).startswith("✓")  # resolved now
     # the practitioner's own responses are in Recent and open in this form for editing
     practitioner.recent.kind.value = AGENDA_RESPONSE
@@ -671,6 +689,52 @@ def test_describe_lines_escape_nothing_and_name_entries(wb: Workbook) -> None:
     app.recent.kind.value = "emotion_episode"
     label = app.recent.list.children[0].children[0]
     assert "&lt;b&gt;bold&lt;/b&gt;" in label.value
+
+
+def test_each_control_is_named_by_its_visible_label(app) -> None:
+    """A field's label is its input's own ``description`` (a ``<label for>`` in the page),
+    not a separate block beside an unnamed input; groups of controls keep a heading."""
+    checked = 0
+    for form in app.forms.values():
+        for field in form.fields:
+            if isinstance(field, (ListField, GroupField, ChipsField)):
+                heading = field.box.children[0]
+                assert "heron-group-label" in heading._dom_classes
+                assert html.escape(field.label) in heading.value
+                continue
+            if isinstance(field, AnswersField):
+                continue
+            assert field.widget.description == field.label, (form.record_type.kind, field.name)
+            assert field.widget.tooltip == ""  # no "null" title
+            assert not any(isinstance(c, W.HTML) and "<b>" in c.value for c in field.box.children)
+            checked += 1
+    assert checked > 40
+
+
+def test_skill_and_before_always_show_their_defaults(wb: Workbook) -> None:
+    """A "not given" first option is a real option: the box shows its words every time."""
+    for _ in range(3):
+        form = workbook_app(wb).forms["emotion_episode"]
+        row = form.field("self_management").rows[0]
+        skill, before = (
+            next(f for f in row.fields if f.name == n) for n in ("skill", "intensity_before")
+        )
+        assert (skill.widget.index, skill.widget.label) == (0, "(from the technique)")
+        assert (before.widget.index, before.widget.label) == (0, "not rated")
+        assert skill.get() is None and before.get() is None
+        skill.set("control")
+        form.new_entry()
+        row = form.field("self_management").rows[0]
+        assert [f.widget.label for f in row.fields if f.name in ("skill", "intensity_before")] == [
+            "(from the technique)",
+            "not rated",
+        ]
+
+
+def test_episode_intro_names_the_fields_by_their_labels(app) -> None:
+    form = app.forms["emotion_episode"]
+    assert form.field("situation").label == "Situation"
+    assert "situation" in form.intro.value and "What happened" not in form.intro.value
 
 
 def test_problem_in_the_details_section_opens_it(app, wb: Workbook) -> None:
@@ -845,7 +909,8 @@ def test_fields_follow_the_model_annotations() -> None:
     assert (scale.widget.min, scale.widget.max) == (0, 10)
     optional = field_for(EmotionEpisode, "proportionality")
     assert isinstance(optional, ScaleField) and optional.optional
-    assert optional.widget.options[0] == ("not rated", None)
+    assert optional.widget.options[0] == ("not rated", NOT_GIVEN)
+    assert (optional.widget.label, optional.get()) == ("not rated", None)
 
     minutes = field_for(CoCounsellingSession, "minutes_as_client")
     assert isinstance(minutes, NumberField)

@@ -14,6 +14,7 @@ import ipywidgets as W
 from heron_research.errors import WorkbookNotFoundError
 from heron_research.forms import kinds  # its forms register themselves in FORMS
 from heron_research.forms import share as _share  # noqa: F401  (registers the Share page)
+from heron_research.forms.aria import aria_script
 from heron_research.forms.core import FormContext, RecentEntries, RecordForm
 from heron_research.forms.registry import FORMS, Page
 from heron_research.records import RECORD_TYPES
@@ -23,13 +24,43 @@ from heron_research.workbook import Workbook
 
 __all__ = ["App", "practitioner_app", "workbook_app"]
 
-_STYLE = W.HTML(
-    "<style>"
-    ".heron-error{color:#8a1c1c;font-size:0.95em}"
-    ".heron-form h3{margin:4px 0}"
-    ".heron-row{border-left:3px solid #e0e0e0;padding-left:6px;margin-bottom:4px}"
-    ".heron-share-preview ul{margin:2px 0 6px 0}"
-    "</style>"
+#: The apps' style sheet, and the script that adds the ARIA ipywidgets cannot (see
+#: :mod:`heron_research.forms.aria`). A field's label (its input's ``description``) sits
+#: above the input, in bold, and wraps; the tabs keep their whole titles (and wrap onto a
+#: second line when the notebook is narrow), and buttons and checkboxes their whole words.
+_STYLE = W.VBox(
+    [
+        W.HTML(
+            "<style>"
+            ".heron-error{color:#8a1c1c;font-size:0.95em}"
+            ".heron-form h3{margin:4px 0}"
+            ".heron-header{font-size:1.15em;margin:4px 0 0 0}"
+            ".heron-row{border-left:3px solid #e0e0e0;padding-left:6px;margin-bottom:4px}"
+            ".heron-share-preview ul{margin:2px 0 6px 0}"
+            ".heron-labelled.widget-inline-hbox{flex-wrap:wrap;height:auto;align-items:center}"
+            ".heron-labelled.widget-inline-hbox>.widget-label{flex:0 0 100%;width:auto!important;"
+            "min-width:max-content;height:auto;"
+            "max-width:none;text-align:left;font-weight:bold;white-space:normal;overflow:visible;"
+            "line-height:1.3;margin:0 0 2px 0}"
+            ".heron-labelled.widget-textarea>textarea,.heron-labelled.widget-text>input,"
+            ".heron-labelled.widget-dropdown>select{flex:1 1 auto}"
+            ".heron-labelled.widget-slider>.slider-container{flex:1 1 auto}"
+            ".heron-app>.lm-TabBar{min-height:auto}"
+            ".heron-app>.lm-TabBar .lm-TabBar-content{flex-wrap:wrap}"
+            ".heron-app.jupyter-widget-tab>.lm-TabBar .lm-TabBar-tab{flex:0 0 auto;"
+            "min-width:max-content;padding:0 12px}"
+            ".heron-principles-text{max-height:24em;overflow:auto;border:1px solid #ddd;"
+            "padding:0 8px}"
+            ".heron-principles-text:focus{outline:2px solid #1976d2}"
+            ".heron-app .jupyter-button{width:auto}"
+            ".heron-app .widget-checkbox{width:auto;height:auto}"
+            ".heron-app .widget-checkbox>.widget-label-basic,"
+            ".heron-app .widget-checkbox>.widget-label-basic>span{white-space:normal;"
+            "overflow:visible}"
+            "</style>"
+        ),
+        aria_script(),
+    ]
 )
 
 
@@ -106,7 +137,8 @@ class App:
 
 def _header(workbook: Workbook, who: str) -> str:
     return (
-        f"<p><b>{html.escape(who)}</b> · workbook <code>{html.escape(workbook.path.name)}</code>"
+        f'<h2 class="heron-header">{html.escape(who)}</h2>'
+        f"<p>Workbook <code>{html.escape(workbook.path.name)}</code>"
         " · saved on this computer only, readable by you alone</p>"
     )
 

@@ -26,7 +26,7 @@ from typing import Any
 import ipywidgets as W
 
 from heron_research.errors import FieldProblem, HeronError, RecordValidationError
-from heron_research.forms.fields import ChoiceField, Field
+from heron_research.forms.fields import ChoiceField, Field, Fold, label_widget
 from heron_research.records.base import Record, Sharing, record_type
 from heron_research.records.facts import Side
 from heron_research.visibility import Audience
@@ -150,10 +150,7 @@ class RecordForm:
         self.save_button.on_click(lambda _b: self.save())
         self.status = W.HTML("")
         self.status.add_class("heron-status")
-        self.details = W.Accordion(
-            children=[W.VBox([f.box for f in details])], titles=(details_title,)
-        )
-        self.details.selected_index = None
+        self.details = Fold([W.VBox([f.box for f in details])], titles=(details_title,))
         self.details.add_class("heron-details")
         self.widget = W.VBox(
             [
@@ -162,7 +159,7 @@ class RecordForm:
                 W.HBox([self.edit_banner, self.cancel_button]),
                 *(f.box for f in fields),
                 *extra,
-                *([self.details] if details else []),
+                *([self.details.widget] if details else []),
                 W.HBox([self.save_button]),
                 self.status,
             ],
@@ -364,6 +361,7 @@ class RecentEntries:
             ],
             layout=W.Layout(width="20em"),
         )
+        label_widget(self.kind, "Show")
         self.kind.observe(lambda _c: self.refresh(), names="value")
         self.show_deleted = W.Checkbox(description="Show deleted entries", indent=False)
         if context.audience is not Audience.CLIENT:

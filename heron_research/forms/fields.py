@@ -8,6 +8,15 @@ what the user typed until the user changes it; nothing here clears a value on er
 Each input carries the CSS class ``heron-field-<path>`` (``heron-field-emotions-0-intensity``)
 so the browser tests, and people styling the notebook, can find it.
 
+A field's visible label is its input's own label: the widget's ``description``, which
+ipywidgets renders as a ``<label for=...>`` bound to the control, so a screen reader (and
+Playwright's ``get_by_label``) finds the control by the words the client sees. The class
+``heron-labelled`` puts that label above the control, in bold (the app's style sheet). A
+field made of several controls (a list of rows, a group, a set of chips) has a visible
+heading for the group instead, and each control inside names itself. A choice whose first
+option means "not given" holds :data:`NOT_GIVEN` in the widget (never ``None``, which
+ipywidgets shows as an empty box) and gives ``None`` to the record.
+
 :func:`field_for` builds the field for a model field from the model itself: the widget from
 its annotation, the label from its title, optional or required and the default from the
 model. A form then names its fields and says only what the model cannot (a placeholder,
@@ -30,6 +39,7 @@ from pydantic_core import PydanticUndefined
 from heron_research.records.base import allowed_values
 
 __all__ = [
+    "NOT_GIVEN",
     "ChipsField",
     "ChoiceField",
     "ComboField",
@@ -37,6 +47,7 @@ __all__ = [
     "DateTimeField",
     "Field",
     "FlagField",
+    "Fold",
     "GroupField",
     "ListField",
     "NumberField",
@@ -54,6 +65,90 @@ _WIDE = W.Layout(width="100%", max_width="42em")
 
 def css_name(path: Path) -> str:
     return "-".join(str(p) for p in path).replace("_", "_")
+
+
+class _NotGiven:
+    """The value of a choice's "not given" option; false, like the ``None`` it stands for."""
+
+    _instance: _NotGiven | None = None
+
+    def __new__(cls) -> _NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+#: What a dropdown holds for "not given" (a real option, so its words always show).
+NOT_GIVEN = _NotGiven()
+
+
+def _given(value: Any) -> Any:
+    return None if value is NOT_GIVEN else value
+
+
+def label_widget(widget: W.Widget, label: str) -> None:
+    """Make ``label`` the input's own label (its accessible name), shown above it."""
+    widget.description = label
+    widget.tooltip = ""  # no "null" title on the label
+    widget.style.description_width = "initial"
+    widget.add_class("heron-labelled")
+
+
+def _group_label(label: str) -> W.HTML:
+    """The visible heading of a field made of several controls (each names itself)."""
+    heading = W.HTML(f"<b>{html.escape(label)}</b>")
+    heading.add_class("heron-group-label")
+    return heading
+
+
+class Fold:
+    """A section that opens and closes: a real button (reachable by Tab, opened with Space
+    or Enter, its state in ``aria-expanded``) above the contents.
+
+    ``selected_index`` is ``0`` when open and ``None`` when closed, as for an accordion;
+    ``widget`` is what to show.
+    """
+
+    def __init__(self, children: Sequence[W.Widget], titles: Sequence[str]) -> None:
+        [title] = titles
+        self.button = W.ToggleButton(
+            description=f"▸ {title}",
+            value=False,
+            layout=W.Layout(width="auto", align_self="flex-start"),
+        )
+        self.button.add_class("heron-fold-button")
+        self.contents = W.VBox(list(children), layout=W.Layout(display="none"))
+        self.contents.add_class("heron-fold-contents")
+        self.title = title
+        self.widget = W.VBox([self.button, self.contents])
+        self.widget.add_class("heron-fold")
+        self.button.observe(lambda _c: self._show(), names="value")
+
+    def _show(self) -> None:
+        is_open = self.button.value
+        self.button.description = f"{'▾' if is_open else '▸'} {self.title}"
+        self.contents.layout.display = None if is_open else "none"
+        if is_open:
+            self.button.add_class("heron-open")
+        else:
+            self.button.remove_class("heron-open")
+
+    @property
+    def selected_index(self) -> int | None:
+        return 0 if self.button.value else None
+
+    @selected_index.setter
+    def selected_index(self, index: int | None) -> None:
+        self.button.value = index is not None
+
+    def add_class(self, name: str) -> None:
+        self.widget.add_class(name)
 
 
 class Field:
@@ -80,7 +175,11 @@ class Field:
             self.default = default
         self.error = W.HTML("", layout=W.Layout(display="none"))
         self.error.add_class("heron-error")
-        parts: list[W.Widget] = [W.HTML(f"<b>{html.escape(label)}</b>"), widget]
+        parts: list[W.Widget] = [widget]
+        if "description" in widget.trait_names():
+            label_widget(widget, label)
+        else:
+            parts.insert(0, _group_label(label))
         if hint:
             parts.append(W.HTML(f"<small>{html.escape(hint)}</small>"))
         parts.append(self.error)
@@ -217,19 +316,24 @@ class ChoiceField(Field):
 
     def _current_options(self) -> list[tuple[str, Any]]:
         opts = list(self._options() if callable(self._options) else self._options)
+        opts = [(words, NOT_GIVEN if value is None else value) for words, value in opts]
         if self._optional:
-            opts = [(self._none_label, None), *opts]
+            opts = [(self._none_label, NOT_GIVEN), *opts]
         return opts
 
+    def get(self) -> Any:
+        return _given(self.widget.value)
+
     def refresh(self) -> None:
-        value = self.widget.value
+        value = self.get()
         self.widget.options = self._current_options()
         self.set(value)
 
     def set(self, value: Any) -> None:
+        value = NOT_GIVEN if value is None else value
         values = [v for _, v in self.widget.options]
         if value not in values:
-            if value is None:
+            if value is NOT_GIVEN:
                 value = values[0] if values else None
             else:  # a stored value no longer offered (a deleted person): keep it visible
                 self.widget.options = [*self.widget.options, (str(value), value)]
@@ -257,7 +361,7 @@ class ScaleField(Field):
         self.optional = optional
         if optional:
             widget: W.Widget = W.Dropdown(
-                options=[("not rated", None)] + [(str(i), i) for i in range(lo, hi + 1)],
+                options=[("not rated", NOT_GIVEN)] + [(str(i), i) for i in range(lo, hi + 1)],
                 layout=W.Layout(width="9em"),
             )
         else:
@@ -267,16 +371,19 @@ class ScaleField(Field):
         self._lo = lo
         super().__init__(name, label, widget, default=default, **kw)
 
+    def get(self) -> Any:
+        return _given(self.widget.value)
+
     def set(self, value: Any) -> None:
-        if value is None and not self.optional:
-            value = self._lo
+        if value is None:
+            value = NOT_GIVEN if self.optional else self._lo
         self.widget.value = value
 
     def reset(self) -> None:
         self.set(self.default)
 
     def blank(self) -> bool:
-        return self.optional and self.widget.value is None
+        return self.optional and self.widget.value is NOT_GIVEN
 
 
 class NumberField(Field):
@@ -289,7 +396,7 @@ class FlagField(Field):
     def __init__(self, name: str, label: str, *, default: bool = False, **kw: Any) -> None:
         widget = W.Checkbox(description=label, indent=False, value=default)
         super().__init__(name, label, widget, default=default, **kw)
-        self.box.children = tuple(c for c in self.box.children if c is not self.box.children[0])
+        widget.remove_class("heron-labelled")  # a checkbox's label sits beside it
 
     def set(self, value: Any) -> None:
         self.widget.value = bool(value)

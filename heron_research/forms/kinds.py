@@ -11,6 +11,7 @@ problems next to fields, confirmation and editing are
 from __future__ import annotations
 
 import html
+import re
 from functools import partial
 from typing import Any
 
@@ -36,7 +37,7 @@ from heron_research.forms.record_fields import (
     people_choices,
 )
 from heron_research.forms.registry import form_for
-from heron_research.principles import current_principles
+from heron_research.principles import current_principles, edition_words
 from heron_research.records import (
     AGENDA_ITEM,
     AGENDA_RESPONSE,
@@ -56,6 +57,7 @@ from heron_research.records import (
     scoring,
 )
 from heron_research.records import models as m
+from heron_research.records.consent import ConsentState
 from heron_research.vocab import emotions, interventions, techniques
 from heron_research.workbook.store import StoredRecord
 
@@ -141,7 +143,7 @@ def episode_form(context: FormContext) -> RecordForm:
         ),
         details_title="More detail: body, thoughts, what I did, how proportionate, notes",
         title="An emotional episode",
-        intro="A moment today when a feeling was strong enough to notice. Only 'What happened' "
+        intro="A moment today when a feeling was strong enough to notice. Only the situation "
         "and one emotion are needed; the rest helps your research.",
     )
 
@@ -346,10 +348,16 @@ def consent_form(context: FormContext) -> RecordForm:
     import mistune
 
     principles = current_principles()
+    edition = _edition(principles.version)
     to_html = mistune.create_markdown(escape=True)
+    # the principles box scrolls by keyboard too: a named region that takes focus; its
+    # headings sit below the form's own (h3)
+    body = re.sub(
+        r"<(/?)h([1-6])>", lambda h: f"<{h[1]}h{min(int(h[2]) + 3, 6)}>", to_html(principles.text)
+    )
     text = W.HTML(
-        str(to_html(principles.text)),
-        layout=W.Layout(max_height="24em", overflow="auto", border="1px solid #ddd"),
+        '<div class="heron-principles-text" role="region" tabindex="0" '
+        f'aria-label="The principles of this training ({html.escape(edition)})">{body}</div>'
     )
     text.add_class("heron-principles")
     state = W.HTML("")
@@ -357,7 +365,7 @@ def consent_form(context: FormContext) -> RecordForm:
 
     def show_state(_kind: str = "") -> None:
         consent = context.workbook.consent()
-        lines = [html.escape(consent.describe())]
+        lines = [html.escape(_consent_words(consent))]
         if consent.given and not consent.principles_current:
             lines.append(
                 "<b>The principles have changed since you agreed to them. Please read them "
@@ -377,7 +385,7 @@ def consent_form(context: FormContext) -> RecordForm:
         C,
         fields,
         title="Principles and consent",
-        intro=f"The principles of this training (version {principles.version}). You can change "
+        intro=f"The principles of this training ({edition}). You can change "
         "or withdraw your consent at any time: untick what you no longer agree to and save. "
         "Every change is kept.",
         fixed={"principles_version": principles.version, "sharing": "practitioner"},
@@ -405,6 +413,22 @@ def consent_form(context: FormContext) -> RecordForm:
     show_state()
     preset()
     return form
+
+
+def _edition(version: str) -> str:
+    """A principles version as the client reads it (a name and a date, not its id)."""
+    return edition_words(version) or "an earlier edition"
+
+
+def _consent_words(consent: ConsentState) -> str:
+    """The consent in force, in the Consent tab's words: as the reports say it, with the
+    principles named by their edition."""
+    entry = consent.entry
+    if entry is None or consent.principles_current:
+        return consent.describe()
+    return consent.describe().replace(
+        f"({entry.principles_version})", f"({_edition(entry.principles_version)})"
+    )
 
 
 @form_for(CO_COUNSELLING_SESSION, side=CLIENT, tab="Co-counselling", order=80)

@@ -19,7 +19,7 @@ import ipywidgets as W
 
 from heron_research.errors import HeronError
 from heron_research.forms.core import FormContext
-from heron_research.forms.fields import ChipsField, ChoiceField, Field, choice_words
+from heron_research.forms.fields import ChipsField, ChoiceField, Field, choice_words, label_widget
 from heron_research.records import EMOTION_EPISODE, PERSON, scoring
 from heron_research.records import models as m
 from heron_research.records.base import allowed_values
@@ -82,6 +82,8 @@ class PeopleField(ChipsField):
             layout=W.Layout(width="10em"),
         )
         self.new_relationship.add_class("heron-new-person-relationship")
+        label_widget(self.new_alias, "Someone new")
+        label_widget(self.new_relationship, "Relationship")
         add = W.Button(description="Add person", icon="user-plus")
         add.add_class("heron-new-person-add")
         add.on_click(lambda _b: self.add_person())
