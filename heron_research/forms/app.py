@@ -51,7 +51,9 @@ class _Forms(Mapping[str, RecordForm]):
             if kind not in self._kinds:
                 raise KeyError(kind)
             self._build(kind)
-        return self._built[kind]
+        form = self._built[kind]
+        form.catch_up()  # a form in a hidden tab: its choices brought up to date first
+        return form
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._kinds)
@@ -167,6 +169,8 @@ class App:
         forms = [r.build(self.context) for r in registrations]
         for registration, form in zip(registrations, forms, strict=True):
             self.forms._built[registration.kind] = form
+            if index != self.tabs.selected_index:
+                form.hide()
         self._boxes[index].children = tuple(f.widget for f in forms)
 
     def _show_form(self, form: RecordForm) -> None:
@@ -176,12 +180,19 @@ class App:
         index = change["new"]
         if not isinstance(index, int):
             return
+        for kind in self.forms.built():
+            form = self.forms._built[kind]
+            if self._tab_of[kind] != index:
+                form.hide()
         if index == self._recent_at:
             self.recent.show()
             return
         self.recent.hide()
         if index in self._registrations:
             self._build_tab(index)
+        for kind in self.forms.built():
+            if self._tab_of[kind] == index:
+                self.forms._built[kind].show()
         page = self._page_at.get(index)
         if page is not None:
             page.show()

@@ -248,6 +248,8 @@ class RecordForm:
         self.widget.add_class("heron-form")
         self.widget.add_class(f"heron-form-{record_type.kind}")
         self._nowhere: Field | None = None
+        self._visible = True
+        self._stale = False
         #: the widgets shown at the last sweep: those gone from the form since are closed
         self._shown = reachable(self.widget)
         context.on_change(self._on_change)
@@ -285,6 +287,7 @@ class RecordForm:
 
     def save(self) -> StoredRecord | None:
         """Validate and save. On any failure the fields keep their values and say why."""
+        self.catch_up()
         for f in self.fields:
             f.clear_problems()
         self.last_problems = []
@@ -351,17 +354,19 @@ class RecordForm:
             self._nowhere = _NowhereField.instance(self)
         return self._nowhere
 
-    def sweep(self) -> None:
-        """Close the widgets the form no longer shows (rows and choices replaced or removed
-        since the last sweep), so that saving again and again builds up nothing."""
+    def sweep(self, before: set[W.Widget] | None = None) -> None:
+        """Close the widgets the form no longer shows: those it showed at the last sweep, or
+        ``before`` (what it showed before a change), and shows no more. Saving again and
+        again then builds up nothing."""
         shown = reachable(self.widget)
-        close_dropped(self._shown - shown)
+        close_dropped((self._shown | (before or set())) - shown)
         self._shown = shown
 
     # -- new entry and editing ----------------------------------------------------------
 
     def new_entry(self) -> None:
         """Clear the form for a new entry (after a save, or to stop editing)."""
+        before = reachable(self.widget)  # rows the client added since the last sweep too
         self.editing = None
         for f in self.fields:
             f.clear_problems()
@@ -371,7 +376,7 @@ class RecordForm:
         self.cancel_button.layout.display = "none"
         self.save_button.description = "Save"
         self.status.value = ""
-        self.sweep()
+        self.sweep(before)
 
     def edit(self, stored: StoredRecord) -> None:
         """Load a saved entry into the form; saving then keeps the earlier version."""
@@ -396,6 +401,25 @@ class RecordForm:
 
     def _on_change(self, kind: str) -> None:
         if kind != self.record_type.kind:
+            self._stale = True
+            if self._visible:
+                self.catch_up()
+
+    def show(self) -> None:
+        """The form's tab is shown: bring its choices up to date, and keep them so."""
+        self._visible = True
+        self.catch_up()
+
+    def hide(self) -> None:
+        """The form's tab is hidden: a change elsewhere only marks its choices out of date
+        (an app with many tabs then does not reload every list at every save)."""
+        self._visible = False
+
+    def catch_up(self) -> None:
+        """Reload the choices drawn from the workbook if something changed since (what was
+        typed or picked is kept)."""
+        if self._stale:
+            self._stale = False
             for f in self.fields:
                 f.refresh()
             self.sweep()
