@@ -182,7 +182,9 @@ class RecordForm:
     ``fixed`` values are added to the data unasked (e.g. ``raised_by="client"``).
     ``prepare(data)`` may adjust the data before validation; ``describe(record)`` gives the
     words used to confirm a save (the record's own :meth:`~Record.describe` unless given);
-    ``after_save(stored)`` runs after a successful save.
+    ``after_save(stored)`` runs after a successful save. ``check(record, editing)`` may
+    refuse a valid record for what only the workbook knows (a name already in the register),
+    returning the problems to show, as the model's own are shown.
     """
 
     def __init__(
@@ -201,6 +203,7 @@ class RecordForm:
         save_label: str = "Save",
         details: Sequence[Field] = (),
         details_title: str = "More detail (optional)",
+        check: Callable[[Record, StoredRecord | None], list[FieldProblem]] | None = None,
     ) -> None:
         self.context = context
         self.record_type = record_type
@@ -210,6 +213,7 @@ class RecordForm:
         self._prepare = prepare
         self._describe = describe or (lambda record: record.describe())
         self._after_save = after_save
+        self._check = check
         self.editing: StoredRecord | None = None
         self.last_saved: StoredRecord | None = None
         self.last_problems: list[FieldProblem] = []
@@ -301,6 +305,10 @@ class RecordForm:
             return None
         if missing:
             self._show_problems(missing)
+            return None
+        refused = self._check(record, self.editing) if self._check is not None else []
+        if refused:  # what the model cannot know: the workbook's other entries
+            self._show_problems(refused)
             return None
         expected = self.editing.revision if self.editing is not None else None
         try:

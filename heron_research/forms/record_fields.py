@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 import ipywidgets as W
 from ipywidgets.widgets.widget_bool import CheckboxStyle
 
-from heron_research.errors import HeronError
+from heron_research.errors import FieldProblem, HeronError
 from heron_research.forms.core import FormContext, shared_part
 from heron_research.forms.fields import ChipsField, ChoiceField, Field, choice_words
 from heron_research.records import EMOTION_EPISODE, PERSON, scoring
 from heron_research.records import models as m
-from heron_research.records.base import allowed_values
+from heron_research.records.base import Record, allowed_values
 from heron_research.workbook.store import StoredRecord
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "episode_choice",
     "people_choices",
     "person_key",
+    "person_not_twice",
     "same_person",
 ]
 
@@ -82,6 +83,23 @@ def same_person(context: FormContext, alias: str, *, other_than: str | None = No
         if stored.id != other_than and person_key(known) == key:
             return known
     return None
+
+
+def person_not_twice(
+    context: FormContext,
+) -> Callable[[Record, StoredRecord | None], list[FieldProblem]]:
+    """A form's ``check`` refusing a person whose name is already in the register (when
+    editing someone, other than themselves): "Sam is already in your people"."""
+
+    def check(record: Record, editing: StoredRecord | None) -> list[FieldProblem]:
+        alias = str(getattr(record, "alias", ""))
+        known = same_person(context, alias, other_than=editing.id if editing else None)
+        if known is None:
+            return []
+        label = str(m.Person.model_fields["alias"].title)
+        return [FieldProblem(("alias",), label, f"{known} is already in your people")]
+
+    return check
 
 
 def _chip_layout() -> W.Layout:
