@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/report_speed.py
 	$(BIN)/python benchmarks/report_load.py
 	$(BIN)/python benchmarks/exchange_speed.py --years 1 10
+	$(BIN)/python benchmarks/forms_speed.py
 
 # issue 6's figures: the reliability tier at full scale (about 10 minutes on 2 cores)
 reliability: $(STAMP)

@@ -641,13 +641,26 @@ class ListField(Field):
         return [r.get() for r in self._submitted]
 
     def set(self, value: Any) -> None:
-        self.rows = []
-        self._rows_box.children = ()
-        for item in value or []:
-            self.add_row({self._key: item} if self._scalar else item)
-        if not self.rows:
-            for _ in range(self._start_rows):
-                self.add_row()
+        # the rows shown are kept and filled again (a new row is widgets made and sent to
+        # the browser): only the rows not needed now go, only the rows missing are made
+        items = [{self._key: item} if self._scalar else item for item in value or []]
+        self.rows = self.rows[: len(items) or self._start_rows]
+        for i, row in enumerate(self.rows):
+            for f in row.fields:
+                f.reset()
+            row.hidden = {}
+            if i < len(items) and items[i]:
+                for f in row.fields:
+                    if f.name in items[i]:
+                        f.set(items[i][f.name])
+                row.hidden = {
+                    k: v for k, v in items[i].items() if k not in {f.name for f in row.fields}
+                }
+        self._rows_box.children = tuple(r.box for r in self.rows)
+        for item in items[len(self.rows) :]:
+            self.add_row(item)
+        while len(self.rows) < self._start_rows:
+            self.add_row()
 
     def reset(self) -> None:
         self.set([])

@@ -35,6 +35,7 @@ from heron_research.forms.record_fields import (
     entry_choices,
     episode_choice,
     people_choices,
+    person_not_twice,
 )
 from heron_research.forms.registry import form_for
 from heron_research.principles import current_principles, edition_words
@@ -333,6 +334,7 @@ def person_form(context: FormContext) -> RecordForm:
         fields,
         title="My people",
         intro="The people in your episodes, named as you like. Aliases are fine.",
+        check=person_not_twice(context),
     )
 
 

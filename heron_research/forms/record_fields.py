@@ -11,18 +11,20 @@ use them beside the fields drawn from the models.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 import ipywidgets as W
+from ipywidgets.widgets.widget_bool import CheckboxStyle
 
-from heron_research.errors import HeronError
-from heron_research.forms.core import FormContext
+from heron_research.errors import FieldProblem, HeronError
+from heron_research.forms.core import FormContext, shared_part
 from heron_research.forms.fields import ChipsField, ChoiceField, Field, choice_words, label_widget
 from heron_research.records import EMOTION_EPISODE, PERSON, scoring
 from heron_research.records import models as m
-from heron_research.records.base import allowed_values
+from heron_research.records.base import Record, allowed_values
 from heron_research.workbook.store import StoredRecord
 
 __all__ = [
@@ -33,6 +35,9 @@ __all__ = [
     "entry_choices",
     "episode_choice",
     "people_choices",
+    "person_key",
+    "person_not_twice",
+    "same_person",
 ]
 
 
@@ -62,17 +67,66 @@ def episode_choice(context: FormContext) -> ChoiceField:
     )
 
 
+def person_key(alias: str) -> str:
+    """A name as compared for sameness: case, accents and spacing aside ("  Zoé " is "zoe")."""
+    decomposed = unicodedata.normalize("NFKD", alias)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def same_person(context: FormContext, alias: str, *, other_than: str | None = None) -> str | None:
+    """The alias of someone already in the register under the same name as ``alias`` (see
+    :func:`person_key`), or None; ``other_than`` is a person's own id (when editing them)."""
+    key = person_key(alias)
+    for stored in context.records(PERSON):
+        known: str = stored.record.alias  # type: ignore[attr-defined]
+        if stored.id != other_than and person_key(known) == key:
+            return known
+    return None
+
+
+def person_not_twice(
+    context: FormContext,
+) -> Callable[[Record, StoredRecord | None], list[FieldProblem]]:
+    """A form's ``check`` refusing a person whose name is already in the register (when
+    editing someone, other than themselves): "Sam is already in your people"."""
+
+    def check(record: Record, editing: StoredRecord | None) -> list[FieldProblem]:
+        alias = str(getattr(record, "alias", ""))
+        known = same_person(context, alias, other_than=editing.id if editing else None)
+        if known is None:
+            return []
+        label = str(m.Person.model_fields["alias"].title)
+        return [FieldProblem(("alias",), label, f"{known} is already in your people")]
+
+    return check
+
+
+def _chip_layout() -> W.Layout:
+    return W.Layout(width="auto", margin="2px 12px 2px 0")
+
+
 class PeopleField(ChipsField):
     """People involved, picked from the register with one click, and a quick way to add
-    someone new."""
+    someone new.
+
+    Each person is a checkbox named by their alias, so whether they are picked is shown by
+    a tick and told to assistive technology by the control itself (ipywidgets' toggle
+    button shows it only as a shade and sets no ``aria-pressed``). The checkboxes are kept
+    as the register changes: a new person adds one, a removed one's is closed, and the rest
+    are updated in place. Adding someone whose name is already in the register (case,
+    accents and spacing aside) is refused in words, and what was typed is kept.
+    """
 
     def __init__(self, context: FormContext, name: str = "people", label: str = "") -> None:
         self.context = context
+        self._pool: dict[str, W.Checkbox] = {}
+        self._empty = W.HTML("")
         super().__init__(
             name,
             label or str(m.EmotionEpisode.model_fields["people"].title),
             lambda: people_choices(context),
-            hint="Click the people who were involved; add someone new below.",
+            hint="Tick the people who were involved; add someone new below.",
         )
         self.new_alias = W.Text(placeholder="someone new", layout=W.Layout(width="12em"))
         self.new_alias.add_class("heron-new-person-alias")
@@ -88,28 +142,73 @@ class PeopleField(ChipsField):
         add.add_class("heron-new-person-add")
         add.on_click(lambda _b: self.add_person())
         self.new_message = W.HTML("")
+        self.new_message.add_class("heron-new-person-message")
         self.box.children = (
             *self.box.children,
-            W.HBox([self.new_alias, self.new_relationship, add]),
+            W.HBox(
+                [self.new_alias, self.new_relationship, add], layout=shared_part("layout", W.Layout)
+            ),
             self.new_message,
         )
 
+    def _build(self, chosen: Sequence[str]) -> None:
+        """Show one checkbox a person, ticked for those in ``chosen``, reusing the ones shown."""
+        if not hasattr(self, "_pool"):  # called by the base class before __init__ is done
+            self._pool, self._empty = {}, W.HTML("")
+        pairs = list(self._options())
+        known = {ident for _, ident in pairs}
+        pairs += [(ident, ident) for ident in chosen if ident not in known]
+        old, self._chips = self._pool, {}
+        for label, ident in pairs:
+            chip = old.pop(ident, None)
+            if chip is None:
+                chip = W.Checkbox(
+                    indent=False,
+                    layout=shared_part("chip", _chip_layout),
+                    style=shared_part("chip-style", CheckboxStyle),
+                )
+                chip.add_class("heron-chip")
+            chip.description = label
+            chip.value = ident in chosen
+            self._chips[ident] = chip
+        for gone in old.values():
+            gone.close()
+        self._pool = dict(self._chips)
+        self._empty.value = f"<i>{html.escape(self._empty_text)}</i>"
+        self.widget.children = tuple(self._chips.values()) or (self._empty,)
+
+    def reset(self) -> None:
+        super().reset()
+        if hasattr(self, "new_message"):
+            self.new_message.value = ""  # "Added Sam..." is about the entry just saved
+
     def add_person(self) -> StoredRecord | None:
-        """Save the person typed in the quick-add box (private) and pick them."""
+        """Save the person typed in the quick-add box (private) and pick them.
+
+        Refused, with what was typed kept, for an empty name or one already in the register.
+        """
         alias = self.new_alias.value.strip()
+        known = same_person(self.context, alias) if alias else None
+        if known is not None:
+            self.new_message.value = _problem(f"{known} is already in your people")
+            return None
         try:
             person = m.Person.from_data(
                 {"alias": alias, "relationship": self.new_relationship.value}
             )
             stored = self.context.workbook.save(person, side=self.context.side)
         except HeronError as exc:
-            self.new_message.value = f'<span style="color:#8a1c1c">⚠ {html.escape(str(exc))}</span>'
+            self.new_message.value = _problem(str(exc))
             return None
         self.new_alias.value = ""
         self.new_message.value = f"Added {html.escape(alias)} to your people (private)."
         self.add_choice(stored.id)
         self.context.changed(PERSON)
         return stored
+
+
+def _problem(text: str) -> str:
+    return f'<span style="color:#8a1c1c">⚠ {html.escape(text)}</span>'
 
 
 class ConfidenceField(Field):

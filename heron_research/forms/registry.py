@@ -7,9 +7,11 @@ a :class:`~heron_research.forms.core.RecordForm`) declares where it belongs, onc
     def episode_form(context: FormContext) -> RecordForm: ...
 
 The apps (:mod:`heron_research.forms.app`) build their tabs, the forms they hold and the
-Recent tab's editors from these registrations. Tabs come in the order of their first form;
-within a tab, forms come in ``order``. A form is in Recent (its entries listed there and
-opened in it for editing) unless its registration says why not (``not_in_recent``).
+Recent tab's editors from these registrations; a tab's forms are built (``build(context)``)
+when the tab is first shown, or one of its forms is first asked for. Tabs come in the order
+of their first form; within a tab, forms come in ``order``. A form is in Recent (its entries
+listed there and opened in it for editing) unless its registration says why not
+(``not_in_recent``).
 
 A tab that is not a record form (the client's Share tab) is a *page*: a builder that returns
 a :class:`Page`, registered with its own tab and an ``order`` among the side's forms::
