@@ -328,10 +328,10 @@ def test_a_complete_episode_is_saved_with_the_keyboard_alone(
     keys.press("ArrowRight")
     keys.press("ArrowRight")  # 5 -> 7
     expect(intensity).to_have_attribute("aria-valuenow", "7.0")
-    robin = form.get_by_role("button", name="Robin")
+    robin = form.get_by_role("checkbox", name="Robin")  # a person: a named checkbox
     keys.tab_to(robin)
     keys.press("Space")
-    expect(robin).to_have_attribute("aria-pressed", "true")
+    expect(robin).to_be_checked()
     keys.tab_to(form.get_by_label("Technique"))
     keys.type("pausing before acting")
     skill = form.get_by_label("Skill")
