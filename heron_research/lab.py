@@ -18,7 +18,7 @@ Three steps, each usable on its own (the CLI and the browser tests share them):
    IPython's history database disabled, and never drops kernel output on its way to the
    browser (:mod:`heron_research.lab_kernels`). It opens the notebook in JupyterLab's
    simple single-document interface (``/doc/tree/<notebook>``) with heron-research's
-   extension (``heron_research/labextension``), which runs a notebook marked for it
+   extension (``labextension/``, built into the package), which runs a notebook marked for it
    (``metadata.heron_research.autorun``) as soon as its kernel is ready; the server
    saves such a notebook without outputs (:mod:`heron_research.lab_contents`).
 3. :func:`run_lab` is the CLI: prepare, start, print the address with the token, wait
@@ -104,10 +104,10 @@ _HIDDEN_FILES = (
 #: Where the lab opens notebooks: JupyterLab's simple single-document interface.
 _DOC_TREE = "doc/tree"
 
-#: The folder holding the built JupyterLab extension shipped inside the package (the wheel
-#: also installs it into ``share/jupyter/labextensions``; the lab names this copy so the
-#: package's own is used, in a checkout too).
-_LABEXTENSIONS = Path(__file__).resolve().parent / "labextension" / "built"
+#: The folder holding our JupyterLab extension, built from ``labextension/`` into the
+#: package (the wheel also installs it into ``share/jupyter/labextensions``; the lab names
+#: the package's own copy so it is the one used, in a checkout too).
+_LABEXTENSIONS = Path(__file__).resolve().parent / "labextension"
 
 _TEMPLATE = "workbook.ipynb"
 _PRACTICE_TEMPLATE = "practitioner.ipynb"  # a practice workbook opens the practitioner's app

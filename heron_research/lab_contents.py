@@ -1,7 +1,7 @@
 """What the lab's server writes when a notebook is saved: no outputs in the client's app.
 
 The notebooks ``heron-research lab`` opens are marked ``"heron_research": {"autorun":
-true}`` in their metadata; the lab's extension (``heron_research/labextension``) runs
+true}`` in their metadata; the lab's extension (``labextension/``, built into the package) runs
 them when they open. Their outputs are the forms, drawn afresh at every opening, and
 the widgets' state holds what the client typed: neither belongs in the ``.ipynb``.
 :func:`keep_outputs_out` is the server's ``ContentsManager.pre_save_hook`` (set by

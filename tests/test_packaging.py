@@ -155,7 +155,7 @@ def test_wheel_holds_the_checkouts_notebooks(wheel_names: set[str]) -> None:
 
 
 #: The lab's JupyterLab extension as built in the checkout, and where the wheel installs it.
-LABEXTENSION = ROOT / "heron_research" / "labextension" / "built" / "heron-research-autorun"
+LABEXTENSION = ROOT / "heron_research" / "labextension" / "heron-research-autorun"
 LABEXTENSION_SHARE = "data/share/jupyter/labextensions/heron-research-autorun"
 
 
