@@ -12,6 +12,7 @@ practitioner's notebook opens the same way.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -126,6 +127,9 @@ def test_the_client_notebook_opens_running_and_logs_an_episode_without_run_all(
     situation = form.locator(".heron-field-situation textarea")
     situation.fill(SITUATION)
     form.locator(".heron-field-emotions-0-emotion input").fill("anger")
+    robin = form.get_by_role("button", name="Robin")  # at the page's left edge: nothing of
+    robin.click()  # the hidden prompts lies over it
+    expect(robin).to_have_class(re.compile(r"mod-active"))
     form.get_by_role("button", name="Save").click()
     expect(form.locator(".heron-status")).to_contain_text("Saved the episode", timeout=30_000)
     expect(page.locator(_DIRTY)).to_have_count(0)
@@ -135,6 +139,7 @@ def test_the_client_notebook_opens_running_and_logs_an_episode_without_run_all(
         [stored] = wb.records("emotion_episode")
     assert stored.record.situation == SITUATION
     assert [e.emotion for e in stored.record.emotions] == ["anger"]
+    assert len(stored.record.people) == 1
     assert server.plan.notebook.read_bytes() == written  # nothing was saved to the .ipynb
 
     # a save the client asks for writes the notebook without outputs or widget state
