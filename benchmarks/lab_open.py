@@ -124,13 +124,13 @@ def main(argv: list[str] | None = None) -> int:
         (root / "demo").mkdir()
         (root / "button").mkdir()
         demo = root / "demo" / "demo.heron"
-        summary = generate_demo(demo, seed=7, years=args.years)
+        generate_demo(demo, seed=7, years=args.years)
         with Workbook.open(demo, readonly=True) as wb:
             entries = sum(wb.counts().values())
         empty = root / "button" / "button.heron"
         Workbook.create(empty).close()
         template = button_notebook(root / "one-button.ipynb")
-        print(f"demo workbook: {args.years:g} year(s), {entries:,} entries ({summary!s:.60})")
+        print(f"demo workbook: {args.years:g} year(s), seed 7, {entries:,} entries")
         print(f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
 
         forms: list[float] = []
