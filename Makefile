@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 AXE       := tests/browser/axe
 AXE_STAMP := $(AXE)/node_modules/.installed
 
-.PHONY: demo test test-fast lint format schema bench reliability clean browser-deps
+.PHONY: demo test test-fast lint format schema bench reliability labextension clean browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/report_load.py
 	$(BIN)/python benchmarks/exchange_speed.py --years 1 10
 	$(BIN)/python benchmarks/forms_speed.py
+	$(BIN)/python benchmarks/lab_open.py
+
+# the lab's JupyterLab extension: labextension/ (TypeScript) built into
+# heron_research/labextension/ (committed, shipped in the wheel; `make test` needs no Node).
+# Needs Node 20 and the npm registry; node_modules/ and lib/ stay out of git.
+labextension: $(STAMP)
+	cd labextension && npm ci --no-audit --no-fund && npx tsc
+	cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" jupyter labextension build \
+	  --core-path "$$($(CURDIR)/$(BIN)/python -c 'import jupyterlab, pathlib; print(pathlib.Path(jupyterlab.__file__).parent / "staging")')" .
 
 # issue 6's figures: the reliability tier at full scale (about 10 minutes on 2 cores)
 reliability: $(STAMP)

@@ -16,7 +16,11 @@ Three steps, each usable on its own (the CLI and the browser tests share them):
    private per-session folder removed at stop, does not run npm to look for language
    servers (npm would log the notebook's folder under ``~/.npm``), starts kernels with
    IPython's history database disabled, and never drops kernel output on its way to the
-   browser (:mod:`heron_research.lab_kernels`).
+   browser (:mod:`heron_research.lab_kernels`). It opens the notebook in JupyterLab's
+   simple single-document interface (``/doc/tree/<notebook>``) with heron-research's
+   extension (``labextension/``, built into the package), which runs a notebook marked for it
+   (``metadata.heron_research.autorun``) as soon as its kernel is ready; the server
+   saves such a notebook without outputs (:mod:`heron_research.lab_contents`).
 3. :func:`run_lab` is the CLI: prepare, start, print the address with the token, wait
    until Ctrl-C (or SIGTERM/SIGHUP), then stop the server and its kernels.
 """
@@ -97,6 +101,14 @@ _HIDDEN_FILES = (
     "*.heron-journal",
 )
 
+#: Where the lab opens notebooks: JupyterLab's simple single-document interface.
+_DOC_TREE = "doc/tree"
+
+#: The folder holding our JupyterLab extension, built from ``labextension/`` into the
+#: package (the wheel also installs it into ``share/jupyter/labextensions``; the lab names
+#: the package's own copy so it is the one used, in a checkout too).
+_LABEXTENSIONS = Path(__file__).resolve().parent / "labextension"
+
 _TEMPLATE = "workbook.ipynb"
 _PRACTICE_TEMPLATE = "practitioner.ipynb"  # a practice workbook opens the practitioner's app
 
@@ -119,7 +131,7 @@ class LabPlan:
 
     @property
     def notebook_path(self) -> str:
-        """The notebook's path inside the lab, as used in ``/lab/tree/<path>`` URLs."""
+        """The notebook's path inside the lab, as used in ``/doc/tree/<path>`` URLs."""
         return self.notebook.relative_to(self.root_dir).as_posix()
 
 
@@ -227,6 +239,13 @@ def _parameterised(text: str, parameters: dict[str, Any]) -> str:
     for cell in untagged:
         if not cell.metadata["tags"]:
             del cell.metadata["tags"]
+    from heron_research.lab_contents import is_autorun
+
+    if is_autorun(nb):  # the injected parameters cell is code out of sight like the rest
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+                cell.metadata["jupyter"].setdefault("outputs_hidden", False)
     # papermill bookkeeping meant for executed copies, not for a notebook a person edits
     nb.metadata["papermill"].pop("parameters", None)
     if not had_papermill:
@@ -276,6 +295,7 @@ def server_command(
         f"--ServerApp.open_browser={open_browser}",
         "--ServerApp.allow_remote_access=False",
         "--ServerApp.use_redirect_file=True",
+        f"--ServerApp.file_url_prefix=/{_DOC_TREE}",
         f"--ContentsManager.hide_globs={list(_HIDDEN_FILES)!r}",
         "--PasswordIdentityProvider.hashed_password=",
         "--PasswordIdentityProvider.password_required=False",
@@ -286,6 +306,10 @@ def server_command(
         "--LanguageServerManager.autodetect=False",
         # kernel output (every widget's comm_open) is never dropped on a busy machine
         "--ServerApp.kernel_manager_class=heron_research.lab_kernels.LosslessKernelManager",
+        # the client's app runs when it opens; its outputs are never written to the .ipynb
+        # (one folder, as a plain value: a list literal would be read as one odd path)
+        f"--LabApp.extra_labextensions_path={_LABEXTENSIONS}",
+        "--ContentsManager.pre_save_hook=heron_research.lab_contents.keep_outputs_out",
         f"--ServerApp.log_level={log_level}",
     ]
     if ipc:
@@ -319,9 +343,12 @@ class LabServer:
         return f"http://{LOOPBACK}:{self.port}/"
 
     def notebook_url(self, notebook: str | None = None, *, with_token: bool = True) -> str:
-        """The URL of a notebook in the lab (the client's by default), with the token."""
+        """The URL of a notebook in the lab (the client's by default), with the token.
+
+        JupyterLab's simple single-document interface: ``/doc/tree/<notebook>``.
+        """
         path = quote(notebook if notebook is not None else self.plan.notebook_path)
-        url = f"{self.url}lab/tree/{path}"
+        url = f"{self.url}{_DOC_TREE}/{path}"
         return f"{url}?token={self.token}" if with_token else url
 
     def request(

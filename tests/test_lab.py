@@ -389,7 +389,7 @@ def test_server_process_is_as_planned(server: LabServer) -> None:
     # the token is kept off the command line, which every local user can read
     assert not any(server.token in a for a in argv)
     assert server.token in server.notebook_url()
-    assert server.notebook_url().startswith(f"http://127.0.0.1:{server.port}/lab/tree/client.ipynb")
+    assert server.notebook_url().startswith(f"http://127.0.0.1:{server.port}/doc/tree/client.ipynb")
     assert stat.S_IMODE(server.state_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((server.state_dir / "run").stat().st_mode) == 0o700
 
@@ -501,10 +501,10 @@ def test_the_command_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> N
                 break
         url = next(x.strip() for x in lines if "?token=" in x)
         assert url.startswith("http://127.0.0.1:")
-        assert "/lab/tree/client.ipynb?token=" in url
+        assert "/doc/tree/client.ipynb?token=" in url
         from heron_research.lab import _http
 
-        base, token = url.split("/lab/tree/")[0], url.split("?token=")[1]
+        base, token = url.split("/doc/tree/")[0], url.split("?token=")[1]
         assert _http(f"{base}/api/contents", token=token)[0] == 200
         assert _http(f"{base}/api/contents", token=None)[0] == 403
         proc.send_signal(signal.SIGINT)

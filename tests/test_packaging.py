@@ -10,6 +10,7 @@ dependencies into a new venv (no system or editable site-packages) and runs the 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -153,6 +154,31 @@ def test_wheel_holds_the_checkouts_notebooks(wheel_names: set[str]) -> None:
     assert sorted(shipped - wheel_names) == []
 
 
+#: The lab's JupyterLab extension as built in the checkout, and where the wheel installs it.
+LABEXTENSION = ROOT / "heron_research" / "labextension" / "heron-research-autorun"
+LABEXTENSION_SHARE = "data/share/jupyter/labextensions/heron-research-autorun"
+
+
+def test_wheel_holds_the_built_lab_extension_for_jupyter(wheel: Path) -> None:
+    """Where Jupyter finds extensions (``share/jupyter/labextensions``): a fresh machine needs
+    no Node. Also in the package, where ``heron-research lab`` names it."""
+    built = _files(LABEXTENSION)
+    assert {p.name for p in built} >= {"package.json"}
+    load = json.loads((LABEXTENSION / "package.json").read_text())["jupyterlab"]["_build"]["load"]
+    assert LABEXTENSION / load in built
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        [data] = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".data")}
+        for path in built:
+            rel = path.relative_to(LABEXTENSION).as_posix()
+            shared = f"{data}/{LABEXTENSION_SHARE}/{rel}"
+            assert zf.read(shared) == path.read_bytes(), f"{shared} differs from {path}"
+            packaged = path.relative_to(ROOT).as_posix()
+            assert zf.read(packaged) == path.read_bytes(), f"{packaged} differs from {path}"
+    unbuilt = [n for n in names if "node_modules" in n or n.endswith((".ts", "tsconfig.json"))]
+    assert unbuilt == []
+
+
 def test_wheel_holds_every_module(wheel_names: set[str]) -> None:
     modules = {p.relative_to(ROOT).as_posix() for p in _files(ROOT / "heron_research", (".py",))}
     assert sorted(modules - wheel_names) == []
@@ -204,6 +230,17 @@ def test_installed_package_comes_from_the_venv(venv: Path, outside: Path) -> Non
     assert int(n_emotions) > 0
     assert Path(prefix).resolve() == venv.resolve()
     assert str(ROOT) not in out
+
+
+def test_installed_jupyterlab_has_the_lab_extension(venv: Path, outside: Path) -> None:
+    installed = venv / LABEXTENSION_SHARE.removeprefix("data/") / "package.json"
+    assert installed.read_bytes() == (LABEXTENSION / "package.json").read_bytes()
+    done = _run(
+        [venv / "bin" / "jupyter", "labextension", "list"], cwd=outside, timeout=120, venv=venv
+    )
+    said = _ok(done) + done.stderr
+    [line] = [ln for ln in said.splitlines() if "heron-research-autorun" in ln]
+    assert "enabled" in line and "OK" in line, said
 
 
 def test_installed_command_shows_help(venv: Path, outside: Path) -> None:

@@ -14,6 +14,9 @@ Fixtures
 ``jupyterlab``          ``JupyterLabUI`` for ``page`` and ``lab_server``: open_notebook(),
                         run_all_cells(), wait_for_kernel_idle(), save_notebook(),
                         cell_errors(), screenshot(name); ``.page`` and ``.server`` too.
+                        open_notebook() also waits for heron-research's extension to
+                        have run a notebook marked for it (the shipped ones), so the
+                        forms are there without Run All.
 ``lab_ui``              ``lab_ui(server) -> JupyterLabUI`` for a server from ``start_lab_server``.
 
 Test modules cannot import from this conftest (``tests/`` is not a package), so the
@@ -267,10 +270,38 @@ _PROMPTS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-pro
 
 
 def open_notebook(page: Page, server: LabServer, notebook: str | None = None) -> None:
-    """Open ``notebook`` (the client's by default) in JupyterLab; wait for an idle kernel."""
+    """Open ``notebook`` (the client's by default) in JupyterLab; wait for an idle kernel.
+
+    A notebook marked for heron-research's extension runs by itself when it opens: this
+    also waits for that run to end (see :func:`wait_for_autorun`).
+    """
     page.goto(server.notebook_url(notebook), wait_until="domcontentloaded")
     page.locator(_NOTEBOOK).first.wait_for(state="visible", timeout=LOAD_TIMEOUT)
+    state = wait_for_autorun(page)
+    assert state != "failed", (
+        "the notebook did not open: " + page.locator(".heron-autorun-message").inner_text()
+    )
     wait_for_kernel_idle(page)
+
+
+#: The extension's state on the visible notebook panel (``data-heron-autorun``).
+_AUTORUN_STATE_JS = """
+() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const state = panel ? panel.getAttribute('data-heron-autorun') : null;
+  return ['off', 'done', 'failed'].includes(state) ? state : false;
+}
+"""
+
+
+def wait_for_autorun(page: Page, timeout: float = RUN_TIMEOUT) -> str:
+    """Wait until heron-research's extension is done with the visible notebook.
+
+    Returns its state: ``off`` (not marked for it), ``done`` (ran, forms drawn) or
+    ``failed`` (the page says why).
+    """
+    handle = page.wait_for_function(_AUTORUN_STATE_JS, timeout=timeout, polling=100)
+    return str(handle.json_value())
 
 
 def wait_for_kernel_idle(page: Page, timeout: float = KERNEL_TIMEOUT) -> None:
@@ -289,9 +320,15 @@ def menu_command(page: Page, menu: str, label: str) -> None:
 def run_all_cells(page: Page, timeout: float = RUN_TIMEOUT) -> None:
     """Run → Run All Cells in the visible notebook; return when all have run and it is idle.
 
-    Fails, quoting the tracebacks, if a cell raised.
+    Fails, quoting the tracebacks, if a cell raised. A notebook heron-research's extension
+    ran when it opened (the shipped ones; :func:`open_notebook` waited for it) has run all
+    its cells already, and its code is hidden: then this only checks that none raised.
     """
     wait_for_kernel_idle(page)
+    if page.evaluate(_AUTORUN_STATE_JS) == "done":
+        errors = cell_errors(page)
+        assert not errors, "a notebook cell raised:\n" + "\n---\n".join(errors)
+        return
     page.evaluate(
         f"""() => document.querySelectorAll({_PROMPTS!r})
              .forEach(p => p.setAttribute('data-heron-before', p.textContent))"""

@@ -1,6 +1,6 @@
 """A client logs an episode in the real notebook, in JupyterLab, in Chromium.
 
-Run all cells of the shipped ``workbook.ipynb``; fill the episode form (two emotions
+Open the shipped ``workbook.ipynb`` (it runs by itself); fill the episode form (two emotions
 with intensities, a person, a technique); save; see the confirmation; find the episode
 in the SQLite file. Then an invalid save (no emotion) shows the message and keeps the
 typed situation. Screenshots are kept in ``test-artifacts/``.
@@ -49,8 +49,7 @@ def test_client_logs_an_episode_and_a_refused_one_keeps_the_typing(
     from playwright.sync_api import expect
 
     page = jupyterlab.page
-    jupyterlab.open_notebook()
-    jupyterlab.run_all_cells()
+    jupyterlab.open_notebook()  # the notebook runs by itself when it opens (no Run All)
     form = page.locator(".heron-form-emotion_episode")
     expect(form).to_be_visible()
 

@@ -289,7 +289,7 @@ def wait_for_address(proc: subprocess.Popen[bytes], out: Path, timeout: float) -
 
 def check_token(session: Session) -> None:
     """What the server answers with and without the token."""
-    base = session.lab_url.split("/lab/tree/")[0]
+    base = session.lab_url.split("/doc/tree/")[0]
     session.statuses = {
         "/lab without token": http_status(f"{base}/lab"),
         "/api/contents without token": http_status(f"{base}/api/contents"),
