@@ -12,7 +12,6 @@ practitioner's notebook opens the same way.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -127,9 +126,9 @@ def test_the_client_notebook_opens_running_and_logs_an_episode_without_run_all(
     situation = form.locator(".heron-field-situation textarea")
     situation.fill(SITUATION)
     form.locator(".heron-field-emotions-0-emotion input").fill("anger")
-    robin = form.get_by_role("button", name="Robin")  # at the page's left edge: nothing of
-    robin.click()  # the hidden prompts lies over it
-    expect(robin).to_have_class(re.compile(r"mod-active"))
+    robin = form.get_by_role("checkbox", name="Robin")  # at the page's left edge: nothing
+    robin.click()  # of the hidden prompts lies over it
+    expect(robin).to_be_checked()
     form.get_by_role("button", name="Save").click()
     expect(form.locator(".heron-status")).to_contain_text("Saved the episode", timeout=30_000)
     expect(page.locator(_DIRTY)).to_have_count(0)
