@@ -28,7 +28,13 @@ from heron_research.workbook.files import write_private
 if TYPE_CHECKING:
     from pyrage.x25519 import Identity, Recipient
 
-__all__ = ["load_identity", "new_identity", "parse_recipient", "recipient_of"]
+__all__ = [
+    "load_identity",
+    "new_identity",
+    "parse_recipient",
+    "recipient_of",
+    "secret_key_lines",
+]
 
 _SECRET_PREFIX = "AGE-SECRET-KEY-1"
 _RECIPIENT_PREFIX = "age1"
@@ -58,11 +64,11 @@ def new_identity(path: str | os.PathLike[str]) -> str:
     return public
 
 
-def load_identity(path: str | os.PathLike[str]) -> Identity:
-    """Read the identity in ``path``, refusing a file that other users could read or change."""
-    from pyrage import IdentityError, x25519
-
-    path = Path(path)
+def secret_key_lines(path: Path, *, not_a_file: str, must_be_private: str) -> list[str]:
+    """The ``AGE-SECRET-KEY-1`` lines of the key file ``path`` (perhaps none), refusing a
+    file that is missing, not a regular file, not plain text, or that other users could read
+    or change. ``not_a_file`` and ``must_be_private`` finish the refusals' sentences (what
+    the key is for, the option that names it)."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -70,12 +76,12 @@ def load_identity(path: str | os.PathLike[str]) -> Identity:
     except OSError as exc:
         raise KeyFileError(f"cannot read the key file {path}: {exc.strerror}", path) from None
     if not stat.S_ISREG(info.st_mode):
-        raise KeyFileError(f"{path} is not a file; --identity names your key file", path)
+        raise KeyFileError(f"{path} is not a file; {not_a_file}", path)
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         raise KeyFileExposedError(
-            f"{path} can be read or changed by other users (mode {mode:03o}); a key file must "
-            f"be private. Make it so with: chmod 600 {path}",
+            f"{path} can be read or changed by other users (mode {mode:03o}); "
+            f"{must_be_private}. Make it so with: chmod 600 {path}",
             path,
         )
     try:
@@ -84,7 +90,19 @@ def load_identity(path: str | os.PathLike[str]) -> Identity:
         raise KeyFileError(f"{path} is not an age key file (it is not plain text)", path) from None
     except OSError as exc:
         raise KeyFileError(f"cannot read the key file {path}: {exc.strerror}", path) from None
-    keys = [line.strip() for line in text.splitlines() if line.strip().startswith(_SECRET_PREFIX)]
+    return [line.strip() for line in text.splitlines() if line.strip().startswith(_SECRET_PREFIX)]
+
+
+def load_identity(path: str | os.PathLike[str]) -> Identity:
+    """Read the identity in ``path``, refusing a file that other users could read or change."""
+    from pyrage import IdentityError, x25519
+
+    path = Path(path)
+    keys = secret_key_lines(
+        path,
+        not_a_file="--identity names your key file",
+        must_be_private="a key file must be private",
+    )
     if len(keys) != 1:
         found = "no" if not keys else f"{len(keys)}"
         raise KeyFileError(

@@ -23,7 +23,6 @@ not. On a remote cluster, that is one more reason for its workers to be trusted 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +32,6 @@ from heron_research.errors import (
     BundleKeyError,
     BundleWorkbookError,
     KeyFileError,
-    KeyFileExposedError,
     RecordNotFoundError,
 )
 from heron_research.exchange.bundle import (
@@ -42,6 +40,7 @@ from heron_research.exchange.bundle import (
     decrypt_bundle,
     free_text_fields,
 )
+from heron_research.exchange.keys import secret_key_lines
 from heron_research.records import CONSENT, PERSON, ConsentEntry, Sharing, record_type
 from heron_research.records.consent import ConsentState, consent_state
 from heron_research.research.gate import GateDecision, bundle_gate
@@ -66,7 +65,6 @@ __all__ = [
 
 #: The first bytes of an age-encrypted file (binary format), by which an input is a bundle.
 AGE_MAGIC = b"age-encryption.org/v1"
-_SECRET_PREFIX = "AGE-SECRET-KEY-1"
 
 
 class StudyIdentities:
@@ -106,28 +104,11 @@ class StudyIdentities:
 def _identity_lines(path: Path) -> list[str]:
     """The ``AGE-SECRET-KEY-1`` lines of a private key file (as :func:`load_study_key`
     refuses a study key file other users could read or change)."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise KeyFileError(f"{path}: no such key file", path) from None
-    except OSError as exc:
-        raise KeyFileError(f"cannot read the key file {path}: {exc.strerror}", path) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise KeyFileError(f"{path} is not a file; --identity-file names the study's age key", path)
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise KeyFileExposedError(
-            f"{path} can be read or changed by other users (mode {mode:03o}); the study's age "
-            f"key must be private. Make it so with: chmod 600 {path}",
-            path,
-        )
-    try:
-        text = path.read_text(encoding="ascii")
-    except UnicodeDecodeError:
-        raise KeyFileError(f"{path} is not an age key file (it is not plain text)", path) from None
-    except OSError as exc:
-        raise KeyFileError(f"cannot read the key file {path}: {exc.strerror}", path) from None
-    found = [line.strip() for line in text.splitlines() if line.strip().startswith(_SECRET_PREFIX)]
+    found = secret_key_lines(
+        path,
+        not_a_file="--identity-file names the study's age key",
+        must_be_private="the study's age key must be private",
+    )
     if not found:
         raise KeyFileError(
             f"{path} is not an age key file: it holds no AGE-SECRET-KEY-1 line (make one with: "
