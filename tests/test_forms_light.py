@@ -268,6 +268,23 @@ def test_rows_not_needed_after_a_save_are_closed_and_the_first_is_kept(app: App)
     assert kept.box.comm is not None
 
 
+def test_a_row_added_and_removed_before_saving_is_closed_at_once(app: App) -> None:
+    form = app.forms[EMOTION_EPISODE]
+    emotions = form.field("emotions")
+    save_episode(form, 0)  # the form's first sweep is behind it
+    start = live_widgets()
+    for _ in range(20):  # a client adding a row by mistake and taking it away again
+        emotions.add_button.click()
+        row = emotions.rows[-1]
+        row.box.children[-1].click()  # the row's own remove button
+        assert row not in emotions.rows
+        assert row.box.comm is None
+        assert all(f.widget.comm is None for f in row.fields)
+    assert live_widgets() == start
+    save_episode(form, 1)  # and the form still saves, its first row kept
+    assert live_widgets() == start
+
+
 # --- people: one checkbox each, kept; no one twice; messages cleared --------------------------
 
 

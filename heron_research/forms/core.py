@@ -27,6 +27,7 @@ import ipywidgets as W
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from heron_research.errors import FieldProblem, HeronError, RecordValidationError
+from heron_research.forms.closing import close_dropped, reachable
 from heron_research.forms.fields import ChoiceField, Field, Fold, label_widget
 from heron_research.records.base import Record, Sharing, record_type
 from heron_research.records.facts import Side
@@ -131,49 +132,6 @@ def _status_html(kind: str, lines: Sequence[str]) -> str:
     colour = {"ok": "#1b5e20", "error": "#8a1c1c", "info": "#37474f"}[kind]
     body = "<br>".join(html.escape(line) for line in lines)
     return f'<div style="color:{colour};padding:4px 0">{body}</div>'
-
-
-def reachable(root: W.Widget) -> set[W.Widget]:
-    """Every widget model shown under ``root``: it, its children, their layouts and styles."""
-    seen: set[W.Widget] = set()
-    todo = [root]
-    while todo:
-        widget = todo.pop()
-        if widget in seen:
-            continue
-        seen.add(widget)
-        for name in ("layout", "style"):
-            part = getattr(widget, name, None)
-            if isinstance(part, W.Widget):
-                seen.add(part)
-        todo.extend(c for c in getattr(widget, "children", ()) if isinstance(c, W.Widget))
-    return seen
-
-
-def close_dropped(dropped: set[W.Widget]) -> None:
-    """Close widgets no longer shown, so neither the kernel nor the browser keeps them.
-
-    A layout or style that a live widget outside ``dropped`` still uses (one layout shared
-    by many fields, say) stays open.
-    """
-    parts = {w for w in dropped if _is_part(w)}
-    if parts:
-        from ipywidgets.widgets.widget import _instances  # Widget.widgets, without its warning
-
-        for other in list(_instances.values()):
-            if other not in dropped:
-                for name in ("layout", "style"):
-                    part = getattr(other, name, None)
-                    if isinstance(part, W.Widget):
-                        parts.discard(part)
-    for widget in dropped:
-        if widget in parts or not _is_part(widget):
-            widget.close()
-
-
-def _is_part(widget: W.Widget) -> bool:
-    """Whether ``widget`` is a layout or a style (a part of other widgets, maybe shared)."""
-    return isinstance(widget, W.Layout) or type(widget).__name__.endswith("Style")
 
 
 class RecordForm:

@@ -36,6 +36,7 @@ import ipywidgets as W
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from heron_research.forms.closing import close_dropped, reachable
 from heron_research.records.base import allowed_values
 
 __all__ = [
@@ -567,6 +568,13 @@ class _Row:
         return {**self.hidden, **{f.name: f.get() for f in self.fields}}
 
 
+def _close_rows(rows: Sequence[_Row]) -> None:
+    """Close the widgets of rows no longer shown (a removed row would otherwise stay a
+    model in the kernel and the browser for as long as the app runs)."""
+    if rows:
+        close_dropped(set().union(*(reachable(r.box) for r in rows)))
+
+
 class ListField(Field):
     """Rows of the same small set of fields (emotions, self-management, evidence).
 
@@ -628,8 +636,10 @@ class ListField(Field):
 
     def remove_row(self, row: _Row) -> None:
         self.rows.remove(row)
+        self._submitted = [r for r in self._submitted if r is not row]
         self._rows_box.children = tuple(r.box for r in self.rows)
         self._rebind()
+        _close_rows([row])
 
     def _is_blank(self, row: _Row) -> bool:
         return next(f for f in row.fields if f.name == self._key).blank()
@@ -644,7 +654,9 @@ class ListField(Field):
         # the rows shown are kept and filled again (a new row is widgets made and sent to
         # the browser): only the rows not needed now go, only the rows missing are made
         items = [{self._key: item} if self._scalar else item for item in value or []]
-        self.rows = self.rows[: len(items) or self._start_rows]
+        keep = len(items) or self._start_rows
+        dropped, self.rows = self.rows[keep:], self.rows[:keep]
+        self._submitted = [r for r in self._submitted if r not in dropped]
         for i, row in enumerate(self.rows):
             for f in row.fields:
                 f.reset()
@@ -657,6 +669,7 @@ class ListField(Field):
                     k: v for k, v in items[i].items() if k not in {f.name for f in row.fields}
                 }
         self._rows_box.children = tuple(r.box for r in self.rows)
+        _close_rows(dropped)
         for item in items[len(self.rows) :]:
             self.add_row(item)
         while len(self.rows) < self._start_rows:
