@@ -8,6 +8,8 @@ class into its ARIA attributes whenever the page changes:
 
 * a slider marked ``heron-labelled``: its handle is named by the slider's own label
   (``aria-labelledby``), so "Intensity (0-10), slider, 5";
+* ``heron-form``: a form landmark named by its heading, so "Emotion episode, form" (and a
+  test or a screen reader's landmark list finds each form by its name);
 * ``heron-status`` and ``heron-recent-message``: a polite live region (``role=status``), so
   "Saved ...", "Not saved yet ..." and Recent's "Deleted ..." are announced;
 * ``heron-fold-button``: ``aria-expanded``, and every other toggle button ``aria-pressed``,
@@ -50,6 +52,12 @@ SCRIPT = r"""
       for (const handle of el.querySelectorAll('.noUi-handle')) {
         put(handle, 'aria-labelledby', idOf(label));
       }
+    }
+    for (const el of document.querySelectorAll('.heron-form')) {
+      const title = el.querySelector('h3');
+      if (!title) continue;
+      put(el, 'role', 'form');
+      put(el, 'aria-labelledby', idOf(title));
     }
     for (const el of document.querySelectorAll('.heron-status, .heron-recent-message')) {
       put(el, 'role', 'status');

@@ -124,9 +124,29 @@ def keep_counts(name: str, counts: dict[str, Any]) -> None:
         print(f"  {where}: {found}")
 
 
+_CUT_JS = """
+tabs => tabs.filter(tab => {
+  const label = tab.querySelector('.lm-TabBar-tabLabel') || tab;
+  return label.scrollWidth > label.clientWidth + 1;
+}).map(tab => tab.textContent)
+"""
+
+
+def cut_titles(app: Any) -> list[str]:
+    """The tabs whose title does not fit its tab (shown cut off, "Co-counsel...")."""
+    return list(app.get_by_role("tab").evaluate_all(_CUT_JS))
+
+
 def check_tabs(page: Any, app: Any, tabs: list[str], name: str) -> None:
     """axe on each tab of ``app``; no critical or serious violation on any."""
     assert app.get_by_role("tab").all_inner_texts() == tabs
+    assert cut_titles(app) == [], "tab titles cut off"
+    size = page.viewport_size
+    page.set_viewport_size({"width": 720, "height": size["height"]})  # a narrow window:
+    try:  # the tabs wrap onto a second line rather than shrink
+        assert cut_titles(app) == [], "tab titles cut off in a narrow window"
+    finally:
+        page.set_viewport_size(size)
     counts: dict[str, Any] = {}
     problems: list[str] = []
     for title in tabs:

@@ -3,7 +3,8 @@
 The lab is started as ``heron-research lab`` starts it and the browser opens the address
 it prints. Without any menu, key or click, the page says "Opening your workbook...",
 then shows the forms: code cells never visible (not even for a frame), no unsaved
-marker, the simple single-document interface. The client logs an episode; the workbook
+marker, the simple single-document interface. The client logs an episode, finding every
+control by its role and accessible name as a screen reader does; the workbook
 has it; the ``.ipynb`` on disk is byte for byte the one ``lab`` wrote, and after a save
 the client asks for (Ctrl-S) it still holds no outputs and no widget state. The
 practitioner's notebook opens the same way.
@@ -12,6 +13,7 @@ practitioner's notebook opens the same way.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,7 +105,8 @@ def test_the_client_notebook_opens_running_and_logs_an_episode_without_run_all(
     watch(page)
 
     page.goto(server.notebook_url(), wait_until="domcontentloaded")  # the printed address
-    form = page.locator(".heron-form-emotion_episode")
+    # from here on the client's app is found as a screen reader finds it: by role and name
+    form = page.get_by_role("form", name="An emotional episode")
     expect(form).to_be_visible(timeout=180_000)
     expect(page.locator(".jp-NotebookPanel")).to_have_attribute("data-heron-autorun", "done")
     screenshot("opened")
@@ -120,17 +123,18 @@ def test_the_client_notebook_opens_running_and_logs_an_episode_without_run_all(
     expect(page.get_by_text("workbook_app(workbook)")).to_be_hidden()
     expect(page.locator(_DIRTY)).to_have_count(0)
     expect(page.locator(".jp-OutputArea-output[data-mime-type*='stderr']")).to_have_count(0)
+    expect(page.get_by_role("tab", name="Today", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
 
-    # log an episode: the fields' accessible names come with the accessibility work of
-    # this issue (item 4); until then the situation box is found by its form's class
-    situation = form.locator(".heron-field-situation textarea")
-    situation.fill(SITUATION)
-    form.locator(".heron-field-emotions-0-emotion input").fill("anger")
+    # log an episode by the fields' accessible names alone (no class, no Run All)
+    form.get_by_label("Situation").fill(SITUATION)
+    form.get_by_label("Emotion", exact=True).fill("anger")
     robin = form.get_by_role("checkbox", name="Robin")  # at the page's left edge: nothing
     robin.click()  # of the hidden prompts lies over it
     expect(robin).to_be_checked()
-    form.get_by_role("button", name="Save").click()
-    expect(form.locator(".heron-status")).to_contain_text("Saved the episode", timeout=30_000)
+    form.get_by_role("button", name=re.compile(r"\bSave$")).click()  # after its icon
+    expect(form.get_by_role("status")).to_contain_text("Saved the episode", timeout=30_000)
     expect(page.locator(_DIRTY)).to_have_count(0)
     screenshot("episode-saved")
 
