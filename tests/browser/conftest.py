@@ -4,7 +4,7 @@ Fixtures
 --------
 ``chromium_path``       Debian's Chromium, or the test is skipped (and if playwright is missing).
 ``browser``             one headless Chromium for the session (Playwright sync API), closed.
-``lab_workbook``        a fresh, empty workbook ``<tmp>/client/client.heron``.
+``lab_workbook``        a fresh workbook ``<tmp>/client/client.heron``, Robin in its register.
 ``start_lab_server``    factory: ``start_lab_server(workbook, template=None) -> LabServer``;
                         every server it starts is stopped at teardown, pass or fail.
 ``lab_server``          JupyterLab on ``lab_workbook`` with the shipped ``workbook.ipynb``.
@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from heron_research.lab import LabServer, prepare_lab, start_lab
+from heron_research.records import Person
 from heron_research.workbook import Workbook
 
 if TYPE_CHECKING:
@@ -183,9 +184,11 @@ def screenshot(page: Page, request: pytest.FixtureRequest, tmp_path: Path) -> Ca
 
 @pytest.fixture
 def lab_workbook(tmp_path: Path) -> Path:
-    """A fresh, empty workbook (owner-only), closed: the lab's kernel opens it itself."""
+    """A fresh workbook (owner-only) whose register holds one person, Robin, the client's
+    manager; closed: the lab's kernel opens it itself."""
     path = tmp_path / "client" / "client.heron"
-    Workbook.create(path).close()
+    with Workbook.create(path) as wb:
+        wb.save(Person(alias="Robin", relationship="manager"))
     return path
 
 

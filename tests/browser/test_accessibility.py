@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 
-from heron_research.records import Person
 from heron_research.resources import notebook_file
 from heron_research.workbook import Workbook
 
@@ -276,15 +275,6 @@ def test_every_report_kind_passes_axe(demo_workbook: Path, tmp_path: Path, brows
 # --- keyboard only -------------------------------------------------------------------------------
 
 SITUATION = "Team meeting: Robin moved my deadline without asking"
-
-
-@pytest.fixture
-def lab_workbook(tmp_path: Path) -> Path:
-    """A workbook with one person in the register (the kernel opens it)."""
-    path = tmp_path / "client" / "client.heron"
-    with Workbook.create(path) as wb:
-        wb.save(Person(alias="Robin", relationship="manager"))
-    return path
 
 
 def focused(page: Any) -> dict[str, str]:

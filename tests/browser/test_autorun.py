@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from heron_research.lab import LabServer
-from heron_research.records import Person, Side
+from heron_research.records import Side
 from heron_research.workbook import Workbook
 
 pytestmark = pytest.mark.browser
@@ -54,15 +54,6 @@ requestAnimationFrame(look);
 """
 
 _DIRTY = ".jp-mod-dirty"
-
-
-@pytest.fixture
-def lab_workbook(tmp_path: Path) -> Path:
-    """A client's workbook with one person in the register, closed (the kernel opens it)."""
-    path = tmp_path / "client" / "client.heron"
-    with Workbook.create(path) as wb:
-        wb.save(Person(alias="Robin", relationship="manager"))
-    return path
 
 
 def watch(page: Any) -> None:

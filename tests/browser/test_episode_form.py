@@ -13,22 +13,12 @@ from typing import Any
 
 import pytest
 
-from heron_research.records import Person
 from heron_research.workbook import Workbook
 
 pytestmark = pytest.mark.browser
 
 SITUATION = "Team meeting: Robin moved my deadline without asking"
 UNSAVED = "Argument about the dishes, nobody listened"
-
-
-@pytest.fixture
-def lab_workbook(tmp_path: Path) -> Path:
-    """A workbook with one person in the register, closed (the kernel opens it)."""
-    path = tmp_path / "client" / "client.heron"
-    with Workbook.create(path) as wb:
-        wb.save(Person(alias="Robin", relationship="manager"))
-    return path
 
 
 def set_slider(page: Any, css: str, value: int) -> None:
