@@ -40,18 +40,9 @@ from heron_research.demo import generate_demo
 from heron_research.lab import LabServer, prepare_lab, start_lab
 from heron_research.workbook import Workbook
 
-#: Debian's Chromium and the flags the browser tests use.
-CHROMIUM = Path(os.environ.get("HERON_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the browser tests' Chromium
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
 TARGET = 1.3
 TIMEOUT_MS = 300_000
 
