@@ -42,6 +42,7 @@ __all__ = [
     "open_report",
     "plural",
     "sample_workbook",
+    "withheld_heading",
 ]
 
 SAMPLE_NOTE = (
@@ -121,6 +122,14 @@ def _audience_words(ctx: ReportContext) -> str:
     return "the practitioner: only entries the client shared with the practitioner"
 
 
+def withheld_heading(ctx: ReportContext) -> str:
+    """Why entries are withheld from this report's reader, as the cover's column heading:
+    kept private by the client, or (consent to sharing withdrawn) every entry."""
+    if ctx.audience is Audience.PRACTITIONER and not ctx.consent.practitioner_sharing:
+        return "Withheld (consent to sharing with the practitioner withdrawn)"
+    return "Withheld (kept private by the client)"
+
+
 def cover_body(ctx: ReportContext) -> list[Any]:
     """The cover (headed by the report's title): period, audience, consent in force, what is
     included and what is withheld (counts only), version, generation time and the data
@@ -155,7 +164,7 @@ def cover_body(ctx: ReportContext) -> list[Any]:
     )
     headers = ["Entries", "Included"]
     if ctx.audience is not Audience.CLIENT:
-        headers.append("Withheld (kept private by the client)")
+        headers.append(withheld_heading(ctx))
     rows = []
     for kind, name in kind_names().items():
         if kind not in ctx.included:

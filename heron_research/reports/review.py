@@ -16,6 +16,7 @@ from typing import Any
 
 from heron_research import charts
 from heron_research.analysis import daily, practice, progress, questions
+from heron_research.analysis.rounding import fixed, percent, score, signed
 from heron_research.records.models import (
     AGENDA_ITEM,
     AGENDA_RESPONSE,
@@ -132,6 +133,48 @@ def agenda(ctx: ReportContext) -> Body:
     return parts
 
 
+def _felt_most_often(emotions: Any, top: int = 3) -> str:
+    """The sentence on what was felt most: emotion families and words, by episodes."""
+    families = daily.episodes_per_family(emotions).head(top)
+    words = daily.episodes_per_word(emotions).head(top)
+    if families.empty:
+        return ""
+    by_family = ", ".join(f"{r.family} ({r.episodes})" for r in families.itertuples())
+    by_word = ", ".join(f"{r.emotion} ({r.episodes})" for r in words.itertuples())
+    return (
+        f"Emotion families felt most often, by episodes in which a word of the family was "
+        f"rated: {by_family}. The words rated most often: {by_word}."
+    )
+
+
+def _strongest_moments(strongest: Any) -> list[Any]:
+    """The strongest moments, each with the client's own words about it."""
+    if strongest.empty:
+        return []
+    items = []
+    for r in strongest.itertuples():
+        mine = definition_list(
+            [
+                ("What I did", r.what_i_did),
+                ("Thoughts", r.thoughts),
+                ("Body sensations", r.body_sensations),
+                ("Notes", r.notes),
+            ]
+        )
+        items.append(
+            tag(
+                "li",
+                tag("strong", day(r.when)),
+                " · ",
+                tag("span", r.emotions, class_="meta"),
+                " (0-10) · ",
+                r.situation,
+                mine,
+            )
+        )
+    return [tag("h3", "The strongest moments"), tag("ul", *items, class_="moments")]
+
+
 @section(
     REVIEW,
     "daily-life",
@@ -149,12 +192,10 @@ def daily_life(ctx: ReportContext) -> Body:
     if episodes.empty:
         return None
     days = episodes["occurred_at_local"].dt.normalize().nunique()
-    totals = daily.family_totals(emotions)
-    top = ", ".join(f"{r.family} ({r.mentions})" for r in totals.head(3).itertuples())
     parts: list[Any] = [
         para(
             f"{plural(len(episodes), 'emotion episode')} on {plural(days, 'day')}. "
-            f"Felt most often: {top}."
+            + _felt_most_often(emotions)
         )
     ]
     weekly = daily.episodes_per_week(episodes)
@@ -166,26 +207,18 @@ def daily_life(ctx: ReportContext) -> Body:
             "Families of emotion, by how strongly they were felt",
         )
     )
-    strongest = daily.strongest_episodes(episodes, emotions)
-    rows = [(day(r.when), r.situation, r.emotions, r.what_i_did) for r in strongest.itertuples()]
-    parts.append(
-        table(
-            rows,
-            ["Date", "Situation", "Emotions (0-10)", "What I did"],
-            caption="The strongest moments",
-        )
-    )
+    parts += _strongest_moments(daily.strongest_episodes(episodes, emotions))
     with_people = daily.by_person(episodes, emotions, links, people)
     if not with_people.empty:
         parts.append(tag("h3", "With whom"))
         rows = [
-            (r.person, r.relationship, r.episodes, r.mean_peak, r.main_family)
+            (r.person, r.relationship, r.episodes, fixed(r.mean_peak), r.main_family)
             for r in with_people.itertuples()
         ]
         parts.append(
             table(
                 rows,
-                ["Person", "Relationship", "Episodes", "Mean peak (0-10)", "Felt most often"],
+                ["Person", "Relationship", "Episodes", "Mean peak (0-10)", "Family felt most"],
                 numeric=(2, 3),
             )
         )
@@ -210,7 +243,7 @@ def daily_life(ctx: ReportContext) -> Body:
         strong = int(monthly["far_too_strong"].sum())
         parts.append(
             para(
-                f"Rated {plural(rated, 'time')}; on average {mean:.1f} out of 10 (10 = fitting "
+                f"Rated {plural(rated, 'time')}; on average {fixed(mean)} out of 10 (10 = fitting "
                 f"the situation). {plural(strong, 'reaction')} felt far too strong (0-3)."
             )
         )
@@ -244,6 +277,11 @@ def self_management(ctx: ReportContext) -> Body:
         ),
         chart(charts.skills_used, skills, "Techniques used, by skill"),
         tag("h3", "Did it help? Intensity before and after"),
+        note(
+            "Before: the intensity recorded just before the technique was used; where none "
+            "was recorded, the episode's peak (its strongest emotion). After: the intensity "
+            "recorded afterwards. Both 0-10; the table shows the mean of each."
+        ),
     ]
     effects = practice.technique_effects(used)
     rows = [
@@ -274,7 +312,7 @@ def self_management(ctx: ReportContext) -> Body:
 def _before_after(before: Any, after: Any) -> str:
     if before is None or before != before:
         return ""
-    return f"{before:.1f} → {after:.1f}"
+    return f"{fixed(before)} → {fixed(after)}"
 
 
 @section(
@@ -453,9 +491,9 @@ def check_ins(ctx: ReportContext) -> Body:
         (
             r.name,
             r.count,
-            f"{r.first:g}",
-            f"{r.latest:g} ({r.latest_band})",
-            f"{r.change:+g}",
+            score(r.first),
+            f"{score(r.latest)} ({r.latest_band})",
+            signed(r.change),
             r.verdict if isinstance(r.verdict, str) else "no published figures",
         )
         for r in summary.itertuples()
@@ -524,7 +562,7 @@ def practitioner(ctx: ReportContext) -> Body:
         parts.append(
             para(
                 f"Where both were recorded ({plural(n, 'intervention')}), I perceived "
-                f"{agreement:.0%} as the practitioner intended."
+                f"{percent(agreement)} as the practitioner intended."
             )
         )
         parts.append(
