@@ -21,7 +21,7 @@ from heron_research._version import __version__
 from heron_research.errors import ReportError
 from heron_research.records.base import record_types
 from heron_research.records.facts import ReportScope
-from heron_research.records.models import PEER_REVIEW
+from heron_research.records.models import EMOTION_EPISODE, FOCUS_DECISION, PEER_REVIEW
 from heron_research.reports.registry import REPORT_KINDS, REVIEW, WORKBOOK
 from heron_research.visibility import Audience
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FROM_THE_START",
     "KINDS",
+    "PROGRAMME_KINDS",
     "ReportContext",
     "kind_names",
     "kinds_in_scope",
@@ -44,6 +45,8 @@ __all__ = [
 #: report-kind table, :data:`~heron_research.reports.registry.REPORT_KINDS`)
 KINDS = {k.name: k.notebook for k in REPORT_KINDS.values() if k.source == WORKBOOK}
 TITLES = {k.name: k.title for k in REPORT_KINDS.values() if k.source == WORKBOOK}
+#: the period kinds a review report also reads from the beginning, for its trends
+PROGRAMME_KINDS = (EMOTION_EPISODE, FOCUS_DECISION)
 #: the order a report reads scopes in, and the start of the period each is read from
 _READ_SCOPES = (ReportScope.PERIOD, ReportScope.HISTORY, ReportScope.UNDATED)
 
@@ -113,6 +116,9 @@ class ReportContext:
     #: the day of the last peer review before the period, when the period starts after it
     #: by default (a review report with no ``since``)
     last_review: date | None = None
+    #: the period kinds the whole-programme trends chart (:data:`PROGRAMME_KINDS`), read
+    #: from the first entry to the end of the period (review reports only)
+    programme: dict[str, pd.DataFrame] = field(default_factory=dict)
     version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -230,7 +236,22 @@ def load(
                     withheld[record_kind] = wb.withheld_count(  # in SQL: no content is read
                         record_kind, reader, since=group_since, until=end, consent=consent
                     )
-    digest = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+        # the whole-programme trends of a review report read the period kinds they chart
+        # from the beginning too (their records count in the fingerprint)
+        programme: dict[str, pd.DataFrame] = {}
+        if kind == REVIEW:
+            for record_kind in PROGRAMME_KINDS:
+                if start is None:
+                    programme[record_kind] = frames[record_kind]
+                    continue
+                whole = wb.frames(record_kind, since=None, until=end, audience=reader)
+                programme.update(whole)
+                main = whole[record_kind]
+                lines.extend(
+                    f"{record_kind}:{rid}:{rev}"
+                    for rid, rev in zip(main["id"], main["revision"], strict=True)
+                )
+    digest = hashlib.sha256("\n".join(sorted(set(lines))).encode()).hexdigest()
     return ReportContext(
         workbook=Path(workbook),
         kind=kind,
@@ -246,6 +267,7 @@ def load(
         fingerprint=digest,
         first_day=min(first_days) if first_days else None,
         last_review=last_review,
+        programme=programme,
     )
 
 

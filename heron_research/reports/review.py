@@ -21,6 +21,7 @@ from heron_research.records.models import (
     AGENDA_ITEM,
     AGENDA_RESPONSE,
     CHECK_IN,
+    CO_COUNSELLING_SESSION,
     EMOTION_EPISODE,
     FOCUS_DECISION,
     INQUIRY_CYCLE,
@@ -47,17 +48,21 @@ from heron_research.reports.registry import REVIEW, Body, section
 
 __all__ = [
     "agenda",
+    "at_a_glance",
     "check_ins",
     "closing",
+    "co_counselling",
     "cover",
     "daily_life",
     "decisions",
     "hypotheses",
     "inquiries",
     "load",
+    "my_notes",
     "past_reviews",
     "practitioner",
     "self_management",
+    "trends",
 ]
 
 
@@ -173,6 +178,209 @@ def _strongest_moments(strongest: Any) -> list[Any]:
             )
         )
     return [tag("h3", "The strongest moments"), tag("ul", *items, class_="moments")]
+
+
+def _evidence(ctx: ReportContext) -> questions.Evidence:
+    """What the questions for the session are drawn from."""
+    return questions.Evidence(
+        family_context=daily.family_by_context_month(
+            ctx.frame(EMOTION_EPISODE),
+            ctx.frame(f"{EMOTION_EPISODE}.emotions"),
+            ctx.frame(f"{EMOTION_EPISODE}.people"),
+            ctx.frame(PERSON),
+        ),
+        effects=practice.technique_effects(ctx.frame(f"{EMOTION_EPISODE}.self_management")),
+        hypotheses=progress.hypotheses(
+            ctx.frame(PROJECTION_HYPOTHESIS),
+            ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence"),
+            ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence"),
+            ctx.frame(PERSON),
+        ),
+        measures=progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN))),
+        decisions=progress.decision_share(ctx.frame(FOCUS_DECISION)),
+        agreement=progress.intervention_agreement(ctx.frame(INTERVENTION))[1:],
+        open_items=progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))[1],
+    )
+
+
+def _changes(ctx: ReportContext) -> list[str]:
+    """Three to five changes in the period, each one sentence with its figure."""
+    episodes = ctx.frame(EMOTION_EPISODE)
+    emotions = ctx.frame(f"{EMOTION_EPISODE}.emotions")
+    used = ctx.frame(f"{EMOTION_EPISODE}.self_management")
+    decisions_ = ctx.frame(FOCUS_DECISION)
+    changes: list[str] = []
+    if not episodes.empty:
+        days = max(1, (ctx.until - (ctx.since or ctx.first_day or ctx.until)).days + 1)
+        families = daily.episodes_per_family(emotions)
+        top = families.iloc[0] if not families.empty else None
+        felt = (
+            f"; the emotion family felt most often was {top['family']} "
+            f"({plural(int(top['episodes']), 'episode')})"
+            if top is not None
+            else ""
+        )
+        changes.append(
+            f"I logged {plural(len(episodes), 'emotion episode')} "
+            f"({fixed(len(episodes) * 7 / days)} a week){felt}."
+        )
+    if not used.empty:
+        before = used["intensity_before"].astype("float64").mean()
+        after = used["intensity_after"].astype("float64").mean()
+        n = used["emotion_episode_id"].nunique()
+        changes.append(
+            f"I used self-management in {n} of {plural(len(episodes), 'episode')}; "
+            f"intensity went from {fixed(before)} before to {fixed(after)} after, on average."
+        )
+    summary = progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN)))
+    for r in summary.itertuples():
+        if r.instrument in ("phq9", "gad7"):
+            changes.append(
+                f"My latest {r.name} score is {score(r.latest)} ({r.latest_band}), "
+                f"{signed(r.change)} from my first ({score(r.first)})."
+            )
+    if not decisions_.empty:
+        mine = int((decisions_["decided_by"].astype(str) == "autonomy").sum())
+        changes.append(
+            f"Of {plural(len(decisions_), 'decision')} about the work, I made "
+            f"{mine} on my own ({percent(mine / len(decisions_))})."
+        )
+    return changes[:5]
+
+
+@section(
+    REVIEW,
+    "at-a-glance",
+    "At a glance",
+    needs=(
+        AGENDA_ITEM,
+        AGENDA_RESPONSE,
+        *_EPISODE_FRAMES,
+        f"{EMOTION_EPISODE}.self_management",
+        *_HYPOTHESIS_FRAMES,
+        CHECK_IN,
+        FOCUS_DECISION,
+        INTERVENTION,
+    ),
+)
+def at_a_glance(ctx: ReportContext) -> Body:
+    """One page in the client's words: my items for this review, what changed since the
+    last review (each with its figure), the questions for the session, and the
+    co-operative continue / change / pause / end question."""
+    new, _ = progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))
+    mine = new[new["raised_by"].astype(str) == "client"] if not new.empty else new
+    parts: list[Any] = [tag("h3", "My items for this review")]
+    if mine.empty:
+        parts.append(note(_NO_ITEMS_OF_MINE))
+    else:
+        parts.append(
+            tag(
+                "ul",
+                *(
+                    tag(
+                        "li",
+                        tag("span", str(r.item_type), class_=f"tag tag-{r.item_type}"),
+                        " ",
+                        tag("span", r.text, class_="item-text"),
+                    )
+                    for r in mine.itertuples(index=False)
+                ),
+                class_="agenda",
+            )
+        )
+    since = (
+        "Since the last review" if ctx.last_review is not None else "In this period"
+    ) + f" ({ctx.period_words})"
+    changes = _changes(ctx)
+    parts.append(tag("h3", since))
+    if changes:
+        parts.append(tag("ul", *(tag("li", c) for c in changes), class_="changes"))
+    else:
+        parts.append(note("Nothing was logged in this period."))
+    asked = questions.closing_questions(_evidence(ctx))
+    parts.append(tag("h3", "Questions for the session"))
+    parts.append(tag("ol", *(tag("li", q) for q in asked[:-1][:4]), class_="questions"))
+    parts.append(
+        tag(
+            "p",
+            tag("strong", "For us to decide together: "),
+            asked[-1],
+            class_="notice",
+        )
+    )
+    return parts
+
+
+@section(
+    REVIEW,
+    "trends",
+    "The programme so far",
+    needs=(CHECK_IN,),
+    empty="Nothing logged yet to show a trend.",
+)
+def trends(ctx: ReportContext) -> Body:
+    """Whole-programme trends, month by month, as small multiples."""
+    from heron_research.reports.trends import small_multiples
+
+    programme = progress.programme_trends(
+        ctx.programme.get(EMOTION_EPISODE, ctx.frame(EMOTION_EPISODE)),
+        ctx.frame(CHECK_IN),
+        ctx.programme.get(FOCUS_DECISION, ctx.frame(FOCUS_DECISION)),
+    )
+    if programme.empty:
+        return None
+    return [
+        para(
+            "Each panel is one measure, month by month from the first entry: lower PHQ-9 "
+            "and GAD-7 scores mean fewer symptoms, higher wellbeing is better."
+        ),
+        chart(small_multiples, programme, "The programme so far, by month"),
+    ]
+
+
+@section(
+    REVIEW,
+    "my-notes",
+    "My notes",
+    needs=(EMOTION_EPISODE, PERSON),
+    empty="No notes were written with the episodes or people in this period.",
+)
+def my_notes(ctx: ReportContext) -> Body:
+    """The client's own notes: with the episodes of the period, and about people."""
+    episodes = ctx.frame(EMOTION_EPISODE)
+    people = ctx.frame(PERSON)
+    parts: list[Any] = []
+    noted = (
+        episodes[episodes["notes"].fillna("").astype(str).str.strip() != ""]
+        if not episodes.empty
+        else episodes
+    )
+    if not noted.empty:
+        rows = [
+            (day(r.occurred_at_local), r.situation, r.thoughts, r.body_sensations, r.notes)
+            for r in noted.sort_values("occurred_at").itertuples()
+        ]
+        parts.append(
+            table(
+                rows,
+                ["Date", "Situation", "Thoughts", "Body sensations", "Notes"],
+                caption="Episodes with notes",
+            )
+        )
+    about = (
+        people[people["notes"].fillna("").astype(str).str.strip() != ""]
+        if not people.empty
+        else people
+    )
+    if not about.empty:
+        parts.append(
+            table(
+                [(r.alias, r.relationship, r.notes) for r in about.itertuples()],
+                ["Person", "Relationship", "My notes"],
+                caption="About the people in my life",
+            )
+        )
+    return parts or None
 
 
 @section(
@@ -573,6 +781,50 @@ def practitioner(ctx: ReportContext) -> Body:
 
 @section(
     REVIEW,
+    "co-counselling",
+    "Co-counselling",
+    needs=(CO_COUNSELLING_SESSION,),
+    empty="No co-counselling sessions in this period.",
+)
+def co_counselling(ctx: ReportContext) -> Body:
+    """Co-counselling sessions of the period, each in the client's own words."""
+    sessions = ctx.frame(CO_COUNSELLING_SESSION)
+    summary = practice.co_counselling(sessions)
+    if summary.sessions == 0:
+        return None
+    parts: list[Any] = [
+        para(
+            f"{plural(summary.sessions, 'session')} with {plural(summary.peers, 'peer')}: "
+            f"{summary.minutes_as_client} minutes as client, {summary.minutes_as_counsellor} "
+            f"as counsellor ({summary.balance})."
+        )
+    ]
+    for s_ in sessions.sort_values("held_on").itertuples():
+        parts.append(
+            tag(
+                "div",
+                tag("h3", day(s_.held_on), " with ", s_.peer_alias),
+                definition_list(
+                    [
+                        ("Contract", s_.contract),
+                        (
+                            "Minutes",
+                            f"{s_.minutes_as_client} as client, "
+                            f"{s_.minutes_as_counsellor} as counsellor",
+                        ),
+                        ("Worked on", s_.worked_on),
+                        ("Discharge", s_.discharge),
+                        ("Re-evaluation", s_.re_evaluation),
+                    ]
+                ),
+                class_="card",
+            )
+        )
+    return parts
+
+
+@section(
+    REVIEW,
     "past-reviews",
     "Past peer reviews",
     needs=(PEER_REVIEW, REVIEW_RATING),
@@ -635,27 +887,7 @@ def past_reviews(ctx: ReportContext) -> Body:
 )
 def closing(ctx: ReportContext) -> Body:
     """Questions for the session, drawn from the data, ending with the continuation one."""
-    episodes = ctx.frame(EMOTION_EPISODE)
-    evidence = questions.Evidence(
-        family_context=daily.family_by_context_month(
-            episodes,
-            ctx.frame(f"{EMOTION_EPISODE}.emotions"),
-            ctx.frame(f"{EMOTION_EPISODE}.people"),
-            ctx.frame(PERSON),
-        ),
-        effects=practice.technique_effects(ctx.frame(f"{EMOTION_EPISODE}.self_management")),
-        hypotheses=progress.hypotheses(
-            ctx.frame(PROJECTION_HYPOTHESIS),
-            ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence"),
-            ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence"),
-            ctx.frame(PERSON),
-        ),
-        measures=progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN))),
-        decisions=progress.decision_share(ctx.frame(FOCUS_DECISION)),
-        agreement=progress.intervention_agreement(ctx.frame(INTERVENTION))[1:],
-        open_items=progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))[1],
-    )
-    asked = questions.closing_questions(evidence)
+    asked = questions.closing_questions(_evidence(ctx))
     items = [tag("li", q) for q in asked[:-1]]
     items.append(tag("li", tag("strong", asked[-1])))
     parts = [
