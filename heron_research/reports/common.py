@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SAMPLE_NOTE",
+    "based_on_table",
     "chart",
     "cover_body",
     "day",
@@ -130,10 +131,10 @@ def withheld_heading(ctx: ReportContext) -> str:
     return "Withheld (kept private by the client)"
 
 
-def cover_body(ctx: ReportContext) -> list[Any]:
+def cover_body(ctx: ReportContext, *, based_on: bool = True) -> list[Any]:
     """The cover (headed by the report's title): period, audience, consent in force, what is
-    included and what is withheld (counts only), version, generation time and the data
-    fingerprint."""
+    included and what is withheld (counts only, :func:`based_on`; left for the end of the
+    report when ``based_on`` is False), version, generation time and the data fingerprint."""
     parts: list[Any] = [para(ctx.period_words, class_="subtitle")]
     if ctx.extra.get("sample"):
         parts.append(tag("p", SAMPLE_NOTE, class_="notice"))
@@ -162,6 +163,14 @@ def cover_body(ctx: ReportContext) -> list[Any]:
             ]
         )
     )
+    if based_on:
+        parts += based_on_table(ctx)
+    return parts
+
+
+def based_on_table(ctx: ReportContext) -> list[Any]:
+    """What the report is based on: entries included and withheld (counts only), by kind."""
+    parts: list[Any] = []
     headers = ["Entries", "Included"]
     if ctx.audience is not Audience.CLIENT:
         headers.append(withheld_heading(ctx))

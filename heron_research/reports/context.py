@@ -34,6 +34,7 @@ __all__ = [
     "FROM_THE_START",
     "KINDS",
     "PROGRAMME_KINDS",
+    "THE_BEGINNING",
     "ReportContext",
     "kind_names",
     "kinds_in_scope",
@@ -74,15 +75,20 @@ def _day(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-#: ``--since start``: from the first entry, whatever the report's default period
+#: ``--since start``: from the first entry, whatever the report's default period. It is
+#: read as :data:`THE_BEGINNING`, a day before any entry can be (entries are dated 1900 on),
+#: so it passes through the runner and the notebook's parameters as a plain date.
 FROM_THE_START = "start"
+THE_BEGINNING = date(1900, 1, 1)
 
 
 def parse_day(value: str | date | None, name: str) -> date | None:
     """A report date parameter: ``None``, a date, or text like ``2025-03-01`` (``"start"``,
-    :data:`FROM_THE_START`, is None: from the first entry)."""
-    if value is None or value == "" or (isinstance(value, str) and value.strip() == "start"):
+    :data:`FROM_THE_START`, is :data:`THE_BEGINNING`: from the first entry)."""
+    if value is None or value == "":
         return None
+    if isinstance(value, str) and value.strip() == FROM_THE_START:
+        return THE_BEGINNING
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -205,6 +211,8 @@ def load(
     if start is not None and start > end:
         raise ReportError(f"the period starts ({start}) after it ends ({end})")
     by_default = kind == REVIEW and (since is None or since == "")
+    if start is not None and start <= THE_BEGINNING:
+        start = None  # from the first entry
 
     frames: dict[str, pd.DataFrame] = {}
     included: dict[str, int] = {}

@@ -17,6 +17,7 @@ from typing import Any
 from heron_research import charts
 from heron_research.analysis import daily, practice, progress, questions
 from heron_research.analysis.rounding import fixed, percent, score, signed
+from heron_research.analysis.stats import MIN_PAIRS
 from heron_research.records.models import (
     AGENDA_ITEM,
     AGENDA_RESPONSE,
@@ -33,7 +34,14 @@ from heron_research.records.models import (
     REVIEW_RATING,
 )
 from heron_research.records.scoring import INSTRUMENTS, SAFETY_NOTE
-from heron_research.reports.common import chart, cover_body, day, open_report, plural
+from heron_research.reports.common import (
+    based_on_table,
+    chart,
+    cover_body,
+    day,
+    open_report,
+    plural,
+)
 from heron_research.reports.context import ReportContext
 from heron_research.reports.html import (
     Markup,
@@ -80,7 +88,13 @@ def load(
     )
 
 
-cover = section(REVIEW, "cover", "Cover", extra=("sample",), cover=True, name="cover")(cover_body)
+def _cover(ctx: ReportContext) -> Body:
+    """The cover, short, so that At a glance follows on the first page; what the report is
+    based on closes it (see :func:`closing`)."""
+    return cover_body(ctx, based_on=False)
+
+
+cover = section(REVIEW, "cover", "Cover", extra=("sample",), cover=True, name="cover")(_cover)
 
 _EPISODE_FRAMES = (
     EMOTION_EPISODE,
@@ -158,13 +172,20 @@ def _strongest_moments(strongest: Any) -> list[Any]:
         return []
     items = []
     for r in strongest.itertuples():
-        mine = definition_list(
-            [
+        words = [
+            (label, text)
+            for label, text in (
                 ("What I did", r.what_i_did),
                 ("Thoughts", r.thoughts),
                 ("Body sensations", r.body_sensations),
                 ("Notes", r.notes),
-            ]
+            )
+            if str(text or "").strip()
+        ]
+        mine = tag(
+            "div",
+            *(part for label, text in words for part in (tag("em", label, ": "), text, ". ")),
+            class_="own-words",
         )
         items.append(
             tag(
@@ -232,9 +253,22 @@ def _changes(ctx: ReportContext) -> list[str]:
             f"I used self-management in {n} of {plural(len(episodes), 'episode')}; "
             f"intensity went from {fixed(before)} before to {fixed(after)} after, on average."
         )
-    summary = progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN)))
-    for r in summary.itertuples():
-        if r.instrument in ("phq9", "gad7"):
+    scores = progress.checkins(ctx.frame(CHECK_IN))
+    for r in progress.checkin_summary(scores).itertuples():
+        if r.instrument not in ("phq9", "gad7"):
+            continue
+        earlier = scores[
+            (scores["instrument"] == r.instrument)
+            & scores["taken_at"].map(lambda t: ctx.since is not None and t.date() < ctx.since)
+        ]
+        if ctx.since is not None and not earlier.empty:
+            then = float(earlier["score"].iloc[-1])
+            changes.append(
+                f"My latest {r.name} score is {score(r.latest)} ({r.latest_band}), "
+                f"{signed(r.latest - then)} since the last check-in before this period "
+                f"({score(then)})."
+            )
+        else:
             changes.append(
                 f"My latest {r.name} score is {score(r.latest)} ({r.latest_band}), "
                 f"{signed(r.change)} from my first ({score(r.first)})."
@@ -289,8 +323,10 @@ def at_a_glance(ctx: ReportContext) -> Body:
             )
         )
     since = (
-        "Since the last review" if ctx.last_review is not None else "In this period"
-    ) + f" ({ctx.period_words})"
+        f"Since the last review ({day(ctx.last_review)})"
+        if ctx.last_review is not None
+        else f"In this period ({ctx.period_words})"
+    )
     changes = _changes(ctx)
     parts.append(tag("h3", since))
     if changes:
@@ -299,7 +335,9 @@ def at_a_glance(ctx: ReportContext) -> Body:
         parts.append(note("Nothing was logged in this period."))
     asked = questions.closing_questions(_evidence(ctx))
     parts.append(tag("h3", "Questions for the session"))
-    parts.append(tag("ol", *(tag("li", q) for q in asked[:-1][:4]), class_="questions"))
+    parts.append(
+        tag("ol", *(tag("li", q) for q in asked[:-1][:_GLANCE_QUESTIONS]), class_="questions")
+    )
     parts.append(
         tag(
             "p",
@@ -356,17 +394,17 @@ def my_notes(ctx: ReportContext) -> Body:
         else episodes
     )
     if not noted.empty:
+        latest = noted.sort_values("occurred_at").tail(_NOTES_SHOWN)
         rows = [
-            (day(r.occurred_at_local), r.situation, r.thoughts, r.body_sensations, r.notes)
-            for r in noted.sort_values("occurred_at").itertuples()
+            (day(r.occurred_at_local), progress.short(str(r.situation), 40), r.notes)
+            for r in latest.itertuples()
         ]
-        parts.append(
-            table(
-                rows,
-                ["Date", "Situation", "Thoughts", "Body sensations", "Notes"],
-                caption="Episodes with notes",
-            )
+        caption = (
+            "Episodes with notes"
+            if len(latest) == len(noted)
+            else f"The latest {len(latest)} of {len(noted)} episodes with notes"
         )
+        parts.append(table(rows, ["Date", "Situation", "Notes"], caption=caption))
     about = (
         people[people["notes"].fillna("").astype(str).str.strip() != ""]
         if not people.empty
@@ -406,15 +444,14 @@ def daily_life(ctx: ReportContext) -> Body:
             + _felt_most_often(emotions)
         )
     ]
-    weekly = daily.episodes_per_week(episodes)
-    parts.append(chart(charts.episodes_over_time, weekly, "Episodes logged per week"))
-    parts.append(
-        chart(
-            charts.emotion_families,
-            daily.emotions_by_family(emotions),
-            "Families of emotion, by how strongly they were felt",
+    if ctx.since is None:  # a review of a period: the sentence above says it
+        parts.append(
+            chart(
+                charts.emotion_families,
+                daily.emotions_by_family(emotions),
+                "Emotion families, by how strongly they were felt",
+            )
         )
-    )
     parts += _strongest_moments(daily.strongest_episodes(episodes, emotions))
     with_people = daily.by_person(episodes, emotions, links, people)
     if not with_people.empty:
@@ -431,18 +468,23 @@ def daily_life(ctx: ReportContext) -> Body:
             )
         )
     words = daily.situation_words(episodes)
-    if not words.empty:
-        parts.append(tag("h3", "What the situations were about"))
-        parts.append(chart(charts.situation_words, words, "Words that recur in the situations"))
     when = daily.when_episodes_happen(episodes)
-    parts.append(tag("h3", "When"))
     busiest = when.sort_values("episodes", ascending=False).iloc[0]
-    parts.append(
-        para(f"Most often on a {busiest['weekday']} {busiest['part']} ({busiest['episodes']}).")
+    about = (
+        "Words that recur in the situations: "
+        + ", ".join(f"{r.word} ({r.episodes})" for r in words.head(8).itertuples())
+        + ". "
+        if not words.empty
+        else ""
     )
-    parts.append(chart(charts.when_episodes_happen, when, "Episodes by weekday and time of day"))
+    parts.append(tag("h3", "What, when, and how proportionate"))
+    parts.append(
+        para(
+            about + f"Most often on a {busiest['weekday']} {busiest['part']} "
+            f"({plural(int(busiest['episodes']), 'episode')})."
+        )
+    )
     monthly = daily.proportionality(episodes)
-    parts.append(tag("h3", "How proportionate my reactions felt"))
     if monthly.empty:
         parts.append(note("No proportionality ratings in this period."))
     else:
@@ -451,12 +493,14 @@ def daily_life(ctx: ReportContext) -> Body:
         strong = int(monthly["far_too_strong"].sum())
         parts.append(
             para(
-                f"Rated {plural(rated, 'time')}; on average {fixed(mean)} out of 10 (10 = fitting "
-                f"the situation). {plural(strong, 'reaction')} felt far too strong (0-3)."
+                f"How proportionate my reactions felt: rated {plural(rated, 'time')}; on "
+                f"average {fixed(mean)} out of 10 (10 = fitting the situation). "
+                f"{plural(strong, 'reaction')} felt far too strong (0-3)."
             )
         )
+    if len(monthly) >= 3:  # a longer period: the pictures say more than the sentences
         parts.append(
-            chart(charts.proportionality, monthly, "Mean proportionality rating per month")
+            chart(charts.when_episodes_happen, when, "Episodes by weekday and time of day")
         )
     return parts
 
@@ -483,7 +527,11 @@ def self_management(ctx: ReportContext) -> Body:
             + ", ".join(f"{skill} {n}" for skill, n in by_skill.items())
             + "."
         ),
-        chart(charts.skills_used, skills, "Techniques used, by skill"),
+        *(
+            [chart(charts.skills_used, skills, "Techniques used, by skill")]
+            if ctx.since is None  # a review of a period: the sentence says it
+            else []
+        ),
         tag("h3", "Did it help? Intensity before and after"),
         note(
             "Before: the intensity recorded just before the technique was used; where none "
@@ -492,14 +540,17 @@ def self_management(ctx: ReportContext) -> Body:
         ),
     ]
     effects = practice.technique_effects(used)
+    enough = bool(effects["enough"].any())
     rows = [
-        (r.technique, r.skill, r.n, _before_after(r.mean_before, r.mean_after), r.brief)
+        (r.technique, r.skill, r.n, _before_after(r.mean_before, r.mean_after))
+        + ((r.brief,) if enough else ())
         for r in effects.itertuples()
     ]
-    parts.append(
-        table(rows, ["Technique", "Skill", "Times", "Before → after", "Intensity"], numeric=(2,))
-    )
-    if bool(effects["enough"].any()):
+    headers = ["Technique", "Skill", "Times", "Before → after"] + (["Intensity"] if enough else [])
+    parts.append(table(rows, headers, numeric=(2,)))
+    if not enough:
+        parts.append(note(f"Each technique has too few ratings to say more ({MIN_PAIRS} needed)."))
+    if bool(effects["enough"].any()) and ctx.since is None:  # a period: the table says it
         parts.append(
             chart(
                 charts.technique_effects,
@@ -552,13 +603,35 @@ def hypotheses(ctx: ReportContext) -> Body:
     confidence = progress.confidence_over_time(
         table_, ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence")
     )
-    if not confidence.empty:
+    if not confidence.empty and ctx.since is None:  # a period: each card says it
         parts.append(
             chart(charts.hypothesis_confidence, confidence, "Confidence in each hypothesis (0-100)")
         )
     evidence = ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence")
+    if not evidence.empty:
+        evidence = evidence[evidence["added_on"].map(ctx.in_period)]
+    settled = [
+        h
+        for h in table_.itertuples()
+        if h.status not in progress.ACTIVE_STATUSES
+        and not (evidence["projection_hypothesis_id"] == h.id).any()
+    ]
+    if settled:
+        parts.append(
+            table(
+                [(h.label, h.reaction, h.status, day(h.opened_on)) for h in settled],
+                ["", "Reaction", "Status", "Opened"],
+                caption="Settled, with no new evidence in this period",
+            )
+        )
+    settled_ids = {h.id for h in settled}
     for h in table_.itertuples():
+        if h.id in settled_ids:
+            continue
         mine = evidence[evidence["projection_hypothesis_id"] == h.id]
+        if ctx.since is not None:  # a review of a period: one short card each
+            parts.append(_hypothesis_brief(h, mine))
+            continue
         confidence_text = (
             f"{int(h.first_confidence)} → {int(h.latest_confidence)}"
             if h.first_confidence == h.first_confidence and h.first_confidence is not None
@@ -579,6 +652,7 @@ def hypotheses(ctx: ReportContext) -> Body:
             ),
         ]
         if not mine.empty:
+            latest = mine.sort_values("added_on").tail(_EVIDENCE_SHOWN)
             items = [
                 tag(
                     "li",
@@ -586,18 +660,69 @@ def hypotheses(ctx: ReportContext) -> Body:
                     f" {day(r.added_on)} ",
                     r.note,
                 )
-                for r in mine.sort_values("added_on").itertuples()
+                for r in latest.itertuples()
             ]
+            if len(mine) > len(latest):
+                items.insert(
+                    0,
+                    tag("li", f"{plural(len(mine) - len(latest), 'earlier note')}, then:"),
+                )
             body.append(tag("ul", *items, class_="evidence"))
         parts.append(tag("div", *body, class_="card"))
     return parts
 
 
+#: the questions for the session shown at a glance (the rest close the report)
+_GLANCE_QUESTIONS = 4
+#: the evidence notes shown with each hypothesis: the latest (the count says how many more)
+_EVIDENCE_SHOWN = 4
+#: the episode notes shown in "My notes": the latest (the count says how many more)
+_NOTES_SHOWN = 15
+
+
+def _hypothesis_brief(h: Any, evidence: Any) -> Markup:
+    """A hypothesis in a few lines: the reaction, what it may echo, confidence, and the
+    evidence added in the period (the client's own notes)."""
+    first, latest = h.first_confidence, h.latest_confidence
+    rated = first == first and first is not None
+    confidence = f"confidence {int(first)} → {int(latest)}" if rated else "confidence not rated"
+    lines: list[Any] = [
+        tag("strong", f"{h.label}: "),
+        h.reaction,
+        " ",
+        tag("span", h.status, class_="tag"),
+        tag(
+            "div",
+            f"Reacting to {h.target}; may echo: ",
+            h.echoes,
+            f"; {confidence}; evidence {h.supports} for, {h.contradicts} against.",
+            class_="meta",
+        ),
+    ]
+    if not evidence.empty:
+        lines.append(
+            tag(
+                "ul",
+                *(
+                    tag(
+                        "li",
+                        tag("span", r.direction, class_=f"tag tag-{r.direction}"),
+                        f" {day(r.added_on)} ",
+                        r.note,
+                    )
+                    for r in evidence.sort_values("added_on").itertuples()
+                ),
+                class_="evidence",
+            )
+        )
+    return tag("div", *lines, class_="card")
+
+
 _KNOWING = (
-    ("reflection_experiential", "Experiential: what it was like"),
-    ("reflection_presentational", "Presentational: an image, metaphor or story"),
-    ("reflection_propositional", "Propositional: what I now think is true"),
-    ("reflection_practical", "Practical: what I can now do"),
+    ("reflection_experiential", "Experiential (what it was like)"),
+    ("reflection_presentational", "Presentational (an image, metaphor or story)"),
+    ("reflection_propositional", "Propositional (what I now think is true)"),
+    ("reflection_practical", "Practical (what I can now do)"),
 )
 
 
@@ -614,9 +739,37 @@ def inquiries(ctx: ReportContext) -> Body:
     if cycles.empty:
         return None
     parts: list[Any] = []
-    for c in cycles.itertuples():
+    done = cycles["status"].astype(str).isin(("completed", "abandoned"))
+    if ctx.since is not None:
+        ended = cycles["ends_on"].map(lambda d: d == d and d is not None and not ctx.in_period(d))
+        earlier = cycles[done & ended.astype(bool)]
+    else:
+        earlier = cycles.iloc[0:0]
+    if not earlier.empty:
+        parts.append(
+            table(
+                [(c.question, c.status, day(c.ends_on)) for c in earlier.itertuples()],
+                ["Question", "Status", "Ended"],
+                caption="Finished before this period (their outcomes are in the report on "
+                "the whole programme)",
+            )
+        )
+    for c in cycles.drop(index=earlier.index).itertuples():
         dates = day(c.started_on) + (f" to {day(c.ends_on)}" if c.ends_on == c.ends_on else "")
-        reflection = [(label, getattr(c, column)) for column, label in _KNOWING]
+        ways = [(label, getattr(c, column)) for column, label in _KNOWING]
+        ways = [(label, text) for label, text in ways if str(text or "").strip()]
+        reflection = [
+            (
+                "Reflection",
+                join(
+                    part
+                    for i, (label, text) in enumerate(ways)
+                    for part in ((Markup("<br>") if i else ""), tag("em", label, ": "), text)
+                )
+                if ways
+                else "",
+            )
+        ]
         parts.append(
             tag(
                 "div",
@@ -657,12 +810,15 @@ def decisions(ctx: ReportContext) -> Body:
             f"(autonomy), {counts.get('co-operation', 0)} together (co-operation), "
             f"{counts.get('hierarchy', 0)} by the practitioner (hierarchy)."
         ),
-        chart(
-            charts.decision_share,
-            progress.decision_share(frame),
-            "How decisions were made, by month",
-        ),
     ]
+    if ctx.since is None:  # a review of a period: the share is in "The programme so far"
+        parts.append(
+            chart(
+                charts.decision_share,
+                progress.decision_share(frame),
+                "How decisions were made, by month",
+            )
+        )
     recent = frame.sort_values("decided_on", ascending=False).head(12)
     rows = [
         (day(r.decided_on), r.topic, r.decision, r.proposed_by, r.decided_by)
@@ -713,7 +869,8 @@ def check_ins(ctx: ReportContext) -> Body:
             numeric=(1, 2, 4),
         )
     )
-    parts.append(chart(charts.checkin_scores, table_, "Check-in scores over time"))
+    if ctx.since is None:  # a review of a period: the scores are in "The programme so far"
+        parts.append(chart(charts.checkin_scores, table_, "Check-in scores over time"))
     cites = "; ".join(f"{i.name}: {i.citation}" for i in INSTRUMENTS.values())
     parts.append(
         note(
@@ -773,9 +930,12 @@ def practitioner(ctx: ReportContext) -> Body:
                 f"{percent(agreement)} as the practitioner intended."
             )
         )
-        parts.append(
-            chart(charts.intervention_agreement, pairs, "Intended (rows) and perceived (columns)")
-        )
+        if ctx.since is None:  # a review of a period: the sentence says it
+            parts.append(
+                chart(
+                    charts.intervention_agreement, pairs, "Intended (rows) and perceived (columns)"
+                )
+            )
     return parts
 
 
@@ -799,27 +959,33 @@ def co_counselling(ctx: ReportContext) -> Body:
             f"as counsellor ({summary.balance})."
         )
     ]
-    for s_ in sessions.sort_values("held_on").itertuples():
-        parts.append(
-            tag(
-                "div",
-                tag("h3", day(s_.held_on), " with ", s_.peer_alias),
-                definition_list(
-                    [
-                        ("Contract", s_.contract),
-                        (
-                            "Minutes",
-                            f"{s_.minutes_as_client} as client, "
-                            f"{s_.minutes_as_counsellor} as counsellor",
-                        ),
-                        ("Worked on", s_.worked_on),
-                        ("Discharge", s_.discharge),
-                        ("Re-evaluation", s_.re_evaluation),
-                    ]
-                ),
-                class_="card",
-            )
+    rows = [
+        (
+            day(s_.held_on),
+            s_.peer_alias,
+            s_.contract,
+            f"{s_.minutes_as_client} / {s_.minutes_as_counsellor}",
+            s_.worked_on,
+            s_.discharge,
+            s_.re_evaluation,
         )
+        for s_ in sessions.sort_values("held_on").itertuples()
+    ]
+    parts.append(
+        table(
+            rows,
+            [
+                "Date",
+                "Peer",
+                "Contract",
+                "Minutes (client / counsellor)",
+                "Worked on",
+                "Discharge",
+                "Re-evaluation",
+            ],
+            numeric=(3,),
+        )
+    )
     return parts
 
 
@@ -857,11 +1023,13 @@ def past_reviews(ctx: ReportContext) -> Body:
         )
         for r in decisions_.itertuples()
     ]
+    shown = 2 if ctx.since is not None else len(rows)
     parts.append(
         table(
-            rows,
+            rows[-shown:],
             ["Review", "My view", "Practitioner's view", "Agreed", "Reason"],
-            caption="Continue, change, pause or end?",
+            caption="Continue, change, pause or end?"
+            + (f" The last {shown} reviews." if len(rows) > shown else ""),
         )
     )
     nxt = reviews.sort_values("held_on")["next_review_on"].iloc[-1]
@@ -888,12 +1056,26 @@ def past_reviews(ctx: ReportContext) -> Body:
 def closing(ctx: ReportContext) -> Body:
     """Questions for the session, drawn from the data, ending with the continuation one."""
     asked = questions.closing_questions(_evidence(ctx))
-    items = [tag("li", q) for q in asked[:-1]]
-    items.append(tag("li", tag("strong", asked[-1])))
-    parts = [
-        para("Questions drawn from the data, for us to take up together:"),
-        tag("ol", *items, class_="questions"),
+    more = asked[:-1][_GLANCE_QUESTIONS:]
+    parts: list[Any] = [
+        para(
+            "The questions for the session and the question we decide together are on the "
+            "first page, under At a glance."
+            + (" More questions drawn from the data:" if more else "")
+        )
+    ]
+    if more:
+        parts.append(
+            tag(
+                "ol",
+                *(tag("li", q) for q in more),
+                class_="questions",
+                start=str(_GLANCE_QUESTIONS + 1),
+            )
+        )
+    parts += [
         tag("div", tag("p", "Notes from the session"), class_="notes-box"),
+        *based_on_table(ctx),
         note(
             f"heron-research {ctx.version} · generated {ctx.generated_at:%d %b %Y %H:%M} · "
             f"data fingerprint {ctx.short_fingerprint}"

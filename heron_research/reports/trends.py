@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["small_multiples"]
 
-_WIDTH = 560
-_PANEL_HEIGHT = 56
+_WIDTH = 520
+_PANEL_HEIGHT = 40
 
 
 def _value(v: Any) -> Any:
@@ -64,7 +64,7 @@ def small_multiples(trends: pd.DataFrame) -> alt.TopLevelMixin:
                     labelFontSize=12,
                 ),
             ),
-            spacing=14,
+            spacing=8,
         )
         .resolve_scale(y="independent")
         .configure(font="Helvetica, Arial, sans-serif")
