@@ -353,13 +353,15 @@ def at_a_glance(ctx: ReportContext) -> Body:
     REVIEW,
     "trends",
     "The programme so far",
-    needs=(CHECK_IN,),
+    needs=(CHECK_IN, EMOTION_EPISODE, FOCUS_DECISION),  # the last two: ctx.programme, else
     empty="Nothing logged yet to show a trend.",
 )
 def trends(ctx: ReportContext) -> Body:
     """Whole-programme trends, month by month, as small multiples."""
     from heron_research.reports.trends import small_multiples
 
+    if all(ctx.frame(k).empty for k in (CHECK_IN, EMOTION_EPISODE, FOCUS_DECISION)):
+        return None  # nothing in this period: no trend to bring to the session
     programme = progress.programme_trends(
         ctx.programme.get(EMOTION_EPISODE, ctx.frame(EMOTION_EPISODE)),
         ctx.frame(CHECK_IN),
