@@ -42,12 +42,13 @@ def percent(share: Any) -> str:
 
 
 def score(value: Any) -> str:
-    """A score: whole numbers without decimals ("12"), others with one ("7.5"), halves up."""
+    """A score as it was scored: whole numbers without decimals ("12"), others with up to
+    two ("7.5", "3.25"), halves up."""
     if _missing(value):
         return ""
     if float(value).is_integer():
         return str(int(value))
-    return fixed(value, 1)
+    return fixed(value, 2).rstrip("0").rstrip(".")
 
 
 def signed(value: Any) -> str:
