@@ -56,15 +56,23 @@ def new(path: Path) -> None:
 @click.option(
     "--years", type=click.FloatRange(0.1, 20), default=1.0, show_default=True, help="Length."
 )
-def demo(out_dir: Path, seed: int, years: float) -> None:
+@click.option(
+    "--no-report",
+    is_flag=True,
+    help="Write the workbook only: no peer-review report (much quicker).",
+)
+def demo(out_dir: Path, seed: int, years: float, no_report: bool) -> None:
     """Write a synthetic demo workbook (a year of a client's programme), summarise it, and
-    write its peer-review report (offline HTML)."""
+    write its peer-review report (offline HTML) unless --no-report."""
     from heron_research.demo import write_demo
-    from heron_research.reports import run_report
 
     summary = write_demo(out_dir, seed=seed, years=years)
     for line in summary.lines():
         click.echo(line)
+    if no_report:
+        return
+    from heron_research.reports import run_report
+
     click.echo("Writing the peer-review report...")
     report = run_report(summary.path, until=summary.period[1])
     click.echo(f"Peer-review report: {report.path}")

@@ -138,9 +138,15 @@ def test_another_seed_gives_another_workbook(tmp_path: Path, quarter: Demo) -> N
 #: items, and the client's ratings and view on continuing at each peer review are a review
 #: rating of their own instead of fields of the practitioner's review; every other record
 #: is as before.
+#:
+#: Made afresh again when the demo came to end with an upcoming review (issue 14): the last
+#: review plans a follow-up review two days after the last day (its ``next_review_on``), and
+#: the client raises four items for it (``reviews.toml [agenda.follow_up]``, derived ids, no
+#: random draw); every other record and revision is as before (checked by comparing the
+#: exports record by record: 4 new agenda items, 1 changed peer review).
 REFERENCE_EXPORTS = {
-    7: "61ae1e803844786e4ee46ab3f84b2ea9c08eb8ae6e56a9d556774d6d38253955",
-    11: "f5aa95a43ac16362175098433d78d25a93fc9d459ff748d3440fa82e5c3b7912",
+    7: "59d4b290e4da54595bb727b8d012ae7cb5b93113e28f3c4bc150ed79efded8ae",
+    11: "4abc3d2ac332ab24d08fc681b9786d158ce2c5cdb50f8e0b55b989dee4e0cf3a",
 }
 
 
@@ -401,12 +407,15 @@ def test_peer_reviews_are_monthly_and_the_last_ends_the_programme(year: Demo, wb
     last = reviews[-1]
     assert last.held_on == year.summary.programme_end
     assert (mine[last.id].client_view, last.practitioner_view, last.agreed_outcome) == ("end",) * 3
-    assert last.next_review_on is None
+    # it plans a follow-up review just after the last day, whose agenda is still to come
+    assert last.next_review_on == LAST_DAY + timedelta(days=2)
     dissent = [r for r in reviews if r.dissent]
     assert len(dissent) == 1 and mine[dissent[0].id].client_view != dissent[0].practitioner_view
     my_say = [mine[r.id].ratings.my_say for r in reviews]
     assert mean(my_say[-3:]) > mean(my_say[:3]) + 2
-    items = [s.record for s in wb.records("agenda_item")]
+    every_item = [s.record for s in wb.records("agenda_item")]
+    upcoming = [i for i in every_item if i.raised_on > last.held_on]
+    items = [i for i in every_item if i.raised_on <= last.held_on]
     ids = {r.id for r in reviews}
     # the practitioner answers in responses of their own: the items stay as raised
     assert all(wb.get_stored(i.id).revision == 1 for i in items)
@@ -429,6 +438,15 @@ def test_peer_reviews_are_monthly_and_the_last_ends_the_programme(year: Demo, wb
         "request",
         "question",
     }
+    # the upcoming review: the client's own items, not yet answered or taken up at a review
+    assert sorted(i.item_type for i in upcoming) == [
+        "dissatisfaction",
+        "request",
+        "satisfaction",
+        "satisfaction",
+    ]
+    assert all(i.raised_by == "client" and i.raised_on <= LAST_DAY for i in upcoming)
+    assert not {i.id for i in upcoming} & set(answers)
 
 
 def test_sessions_end_with_the_programme_and_co_counselling_follows(
@@ -588,6 +606,16 @@ def test_write_demo_twice_replaces_the_demo_owner_only(tmp_path: Path) -> None:
         assert wb.check().ok
         assert wb.id == second.workbook_id != first.workbook_id
         assert wb.counts() == second.counts
+
+
+def test_the_demo_command_with_no_report_writes_only_the_workbook(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--years", "0.25", "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert f"Demo workbook: {out / DEMO_FILE} (only you can read it)" in result.output
+    assert "report" not in result.output.split("Try:")[-1]
+    assert sorted(p.name for p in out.iterdir()) == [DEMO_FILE]
+    assert _mode(out / DEMO_FILE) == 0o600
 
 
 def test_write_demo_refuses_a_file_where_the_folder_should_be(tmp_path: Path) -> None:

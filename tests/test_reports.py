@@ -172,16 +172,25 @@ Run = Callable[..., ReportResult]
 
 @pytest.fixture(scope="module")
 def report(books: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """``report(book, kind="review", audience="client") -> ReportResult``, run once each."""
-    cache: dict[tuple[str, str, str], ReportResult] = {}
+    """``report(book, kind="review", audience="client", since=None) -> ReportResult``, run
+    once each (``since="start"``: the whole programme; None: the report's default period)."""
+    cache: dict[tuple[str, str, str, str | None], ReportResult] = {}
     out = tmp_path_factory.mktemp("reports")
 
-    def run(book: str, kind: str = "review", audience: str = "client") -> ReportResult:
-        key = (book, kind, audience)
+    def run(
+        book: str, kind: str = "review", audience: str = "client", since: str | None = None
+    ) -> ReportResult:
+        key = (book, kind, audience, since)
         if key not in cache:
-            target = out / f"{book}-{kind}-{audience}" / "report.html"  # folder made by the runner
+            name = f"{book}-{kind}-{audience}-{since or 'default'}"
+            target = out / name / "report.html"  # folder made by the runner
             cache[key] = run_report(
-                books[book], kind=kind, audience=audience, out=target, keep_notebook=True
+                books[book],
+                kind=kind,
+                audience=audience,
+                since=since,
+                out=target,
+                keep_notebook=True,
             )
         return cache[key]
 
@@ -243,7 +252,7 @@ def test_executed_notebook_has_no_errors_or_warnings(
 
 
 def test_cover_states_parameters_version_time_consent_and_fingerprint(report: Run) -> None:
-    result = report("demo")
+    result = report("demo", since="start")
 
     page = html(result)
     assert "Peer-review report" in page
@@ -257,8 +266,19 @@ def test_cover_states_parameters_version_time_consent_and_fingerprint(report: Ru
     assert result.until == date.today()
 
 
+def test_a_review_covers_the_time_since_the_last_peer_review_by_default(report: Run) -> None:
+    result = report("demo")
+    page = html(result)
+
+    # the demo's last review is on 27 Nov 2025 (and plans a follow-up review in January)
+    assert "since the last peer review (27 Nov 2025): 28 Nov 2025 to" in page
+    assert "Since the last review (27\u00a0Nov\u00a02025)" in page  # at a glance
+    # the hand-over is about the whole programme
+    assert "from the first entry (6 Jan 2025)" in html(report("demo", "handover"))
+
+
 def test_demo_review_asks_about_the_march_anger_at_work(report: Run) -> None:
-    page = html(report("demo"))
+    page = html(report("demo", since="start"))
 
     assert "Anger at work rose in March 2025" in page
     assert "Continue, change, pause or end?" in page

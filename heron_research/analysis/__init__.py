@@ -10,10 +10,19 @@ values) out, each tested on hand-made frames with known answers.
 * :mod:`~heron_research.analysis.progress`: hypotheses, inquiries, decisions, check-ins,
   interventions, peer reviews and the agenda.
 * :mod:`~heron_research.analysis.questions`: questions for the session, from the data.
+* :mod:`~heron_research.analysis.rounding`: numbers as reports print them (halves up).
 * :mod:`~heron_research.analysis.vocabulary`: the statuses, ways of deciding, outcomes and
   labels analysis and reports group and order by, drawn from the record models.
 """
 
-from heron_research.analysis import daily, practice, progress, questions, stats, vocabulary
+from heron_research.analysis import (
+    daily,
+    practice,
+    progress,
+    questions,
+    rounding,
+    stats,
+    vocabulary,
+)
 
-__all__ = ["daily", "practice", "progress", "questions", "stats", "vocabulary"]
+__all__ = ["daily", "practice", "progress", "questions", "rounding", "stats", "vocabulary"]

@@ -162,17 +162,62 @@ def family_totals(emotions: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True).astype({"mentions": "int64"})
 
 
+def episodes_per_family(emotions: pd.DataFrame) -> pd.DataFrame:
+    """Episodes in which any word of each emotion family was rated: ``family``,
+    ``episodes``, most first (an episode rating two words of one family counts once)."""
+    import pandas as pd
+
+    if emotions.empty:
+        return pd.DataFrame({"family": [], "episodes": []}).astype({"episodes": "int64"})
+    table = pd.DataFrame(
+        {
+            "family": [emotion_family(str(t)) for t in emotions["emotion"]],
+            "episode": emotions["emotion_episode_id"].astype(str),
+        }
+    )
+    out = table.groupby("family")["episode"].nunique().rename("episodes").reset_index()
+    out = out.sort_values(["episodes", "family"], ascending=[False, True])
+    return out.reset_index(drop=True).astype({"episodes": "int64"})
+
+
+def episodes_per_word(emotions: pd.DataFrame) -> pd.DataFrame:
+    """Episodes in which each emotion word was rated: ``emotion``, ``episodes``, most first."""
+    import pandas as pd
+
+    if emotions.empty:
+        return pd.DataFrame({"emotion": [], "episodes": []}).astype({"episodes": "int64"})
+    table = pd.DataFrame(
+        {
+            "emotion": emotions["emotion"].astype(str),
+            "episode": emotions["emotion_episode_id"].astype(str),
+        }
+    )
+    out = table.groupby("emotion")["episode"].nunique().rename("episodes").reset_index()
+    out = out.sort_values(["episodes", "emotion"], ascending=[False, True])
+    return out.reset_index(drop=True).astype({"episodes": "int64"})
+
+
 def strongest_episodes(
     episodes: pd.DataFrame, emotions: pd.DataFrame, *, top: int = 5
 ) -> pd.DataFrame:
     """The episodes with the highest peak intensity (the latest first at a tie).
 
     Columns: ``when`` (local time), ``situation``, ``emotions`` ("anger 8, fear 4", strongest
-    first), ``peak``, ``what_i_did``.
+    first), ``peak``, ``what_i_did``, and the client's own words: ``thoughts``,
+    ``body_sensations``, ``notes`` ("" where none).
     """
     import pandas as pd
 
-    columns = ["when", "situation", "emotions", "peak", "what_i_did"]
+    columns = [
+        "when",
+        "situation",
+        "emotions",
+        "peak",
+        "what_i_did",
+        "thoughts",
+        "body_sensations",
+        "notes",
+    ]
     if episodes.empty:
         return pd.DataFrame({c: [] for c in columns})
     chosen = episodes.sort_values(
@@ -190,6 +235,9 @@ def strongest_episodes(
             ", ".join(f"{t} {v}" for v, t in sorted(felt.get(str(e.id), []), key=lambda x: -x[0])),
             int(e.peak_intensity),
             "" if pd.isna(e.what_i_did) else str(e.what_i_did),
+            "" if pd.isna(e.thoughts) else str(e.thoughts),
+            "" if pd.isna(e.body_sensations) else str(e.body_sensations),
+            "" if pd.isna(e.notes) else str(e.notes),
         )
         for e in chosen.itertuples(index=False)
     ]

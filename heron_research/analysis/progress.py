@@ -4,7 +4,7 @@ peer reviews and the agenda. Pure functions over the typed frames; small tables 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from heron_research.analysis.daily import month_label, person_names
 from heron_research.analysis.vocabulary import (
@@ -36,6 +36,7 @@ __all__ = [
     "hypotheses",
     "inquiries",
     "intervention_agreement",
+    "programme_trends",
     "rated",
     "review_decisions",
     "review_ratings",
@@ -405,3 +406,54 @@ def agenda(
     new = ordered[ordered["review_id"].isna() & ~resolved]
     earlier = ordered[ordered["review_id"].notna() & ~resolved]
     return new.reset_index(drop=True), earlier.reset_index(drop=True)
+
+
+# --- the whole programme at a glance -----------------------------------------------------
+
+
+def programme_trends(
+    episodes: pd.DataFrame, checks: pd.DataFrame, decisions: pd.DataFrame
+) -> pd.DataFrame:
+    """Monthly trends over the whole programme, in long form for small multiples.
+
+    Columns: ``start`` (the month's first day), ``measure`` (one panel each, in this
+    order: "Episodes per week", "Mean peak intensity (0-10)", each check-in measure by
+    name, "Decisions I made alone (%)"), ``value``. A month without data for a measure has
+    no row for it.
+    """
+    import pandas as pd
+
+    rows: list[tuple[Any, str, float]] = []
+    if not episodes.empty:
+        month = episodes["occurred_at_local"].dt.to_period("M")
+        for period, group in episodes.groupby(month):
+            days = period.days_in_month
+            rows.append((period.to_timestamp(), "Episodes per week", len(group) * 7 / days))
+            rows.append(
+                (
+                    period.to_timestamp(),
+                    "Mean peak intensity (0-10)",
+                    float(group["peak_intensity"].astype("float64").mean()),
+                )
+            )
+    if not checks.empty:
+        month = checks["taken_at_local"].dt.to_period("M")
+        table = pd.DataFrame(
+            {
+                "period": month,
+                "instrument": checks["instrument"].astype(str),
+                "score": checks["score"].astype("float64"),
+            }
+        )
+        for (period, instrument), group in table.groupby(["period", "instrument"]):
+            name = scoring.INSTRUMENTS[instrument].name
+            rows.append((period.to_timestamp(), name, float(group["score"].mean())))
+    if not decisions.empty:
+        share = decision_share(decisions)
+        mine = share[share["decided_by"] == "autonomy"]
+        rows += [
+            (start, "Decisions I made alone (%)", 100 * float(value))
+            for start, value in zip(mine["start"], mine["share"], strict=True)
+        ]
+    out = pd.DataFrame(rows, columns=["start", "measure", "value"])
+    return out.reset_index(drop=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from heron_research.analysis.daily import OWN_WORDS, month_label
 from heron_research.analysis.progress import ACTIVE_STATUSES, short
+from heron_research.analysis.rounding import fixed, percent, score
 from heron_research.vocab import emotions as emotion_vocabulary
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def technique_question(evidence: Evidence) -> str | None:
     if not helped.empty:
         top = helped.sort_values("mean_drop", ascending=False).iloc[0]
         return (
-            f"“{top['technique']}” eased feelings the most (by {top['mean_drop']:.1f} points "
+            f"“{top['technique']}” eased feelings the most (by {fixed(top['mean_drop'])} points "
             "on average): use it more, or try it in new situations?"
         )
     worse = enough[enough["ci_high"].astype("float64") < 0]
@@ -158,14 +159,14 @@ def measure_question(evidence: Evidence) -> str | None:
         if row.verdict == "reliable deterioration":
             return (
                 f"Your {row.name} score rose reliably since the first check-in "
-                f"({row.first:g} to {row.latest:g}): what has changed, and what support "
+                f"({score(row.first)} to {score(row.latest)}): what has changed, and what support "
                 "would help?"
             )
     for row in table.itertuples(index=False):
         if row.verdict == "reliable improvement":
             return (
                 f"Your {row.name} score fell reliably since the first check-in "
-                f"({row.first:g} to {row.latest:g}): what has helped?"
+                f"({score(row.first)} to {score(row.latest)}): what has helped?"
             )
     return None
 
@@ -183,11 +184,11 @@ def decision_question(evidence: Evidence) -> str | None:
     if last["hierarchy"] - first["hierarchy"] >= 0.25:
         return (
             "More decisions were made by the practitioner lately "
-            f"({last['hierarchy']:.0%} in {month_label(periods[-1])}): is that what you want?"
+            f"({percent(last['hierarchy'])} in {month_label(periods[-1])}): is that what you want?"
         )
     if last["autonomy"] - first["autonomy"] >= 0.25:
         return (
-            f"You decided more on your own lately ({last['autonomy']:.0%} of decisions in "
+            f"You decided more on your own lately ({percent(last['autonomy'])} of decisions in "
             f"{month_label(periods[-1])}): what would you like to decide next?"
         )
     return None

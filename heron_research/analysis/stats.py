@@ -17,6 +17,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from heron_research.analysis.rounding import fixed
+
 __all__ = [
     "MIN_PAIRS",
     "PairedChange",
@@ -153,7 +155,7 @@ class PairedChange:
             return f"too few ratings to say ({MIN_PAIRS} needed)"
         assert self.mean_drop is not None
         way = "fell" if self.mean_drop > 0 else "rose" if self.mean_drop < 0 else "no change"
-        amount = f" by {abs(self.mean_drop):.1f}" if self.mean_drop else ""
+        amount = f" by {fixed(abs(self.mean_drop))}" if self.mean_drop else ""
         if self.d_z is None:
             return f"{way}{amount} every time"
         assert self.ci_low is not None and self.ci_high is not None
@@ -174,9 +176,9 @@ class PairedChange:
                 f"({MIN_PAIRS} or more ratings needed)."
             )
         if self.mean_drop > 0:
-            change = f"intensity fell by {self.mean_drop:.1f} points on average"
+            change = f"intensity fell by {fixed(self.mean_drop)} points on average"
         elif self.mean_drop < 0:
-            change = f"intensity rose by {-self.mean_drop:.1f} points on average"
+            change = f"intensity rose by {fixed(-self.mean_drop)} points on average"
         else:
             change = "intensity stayed the same on average"
         if self.d_z is None:
@@ -189,10 +191,10 @@ class PairedChange:
 def interval_words(low: float, high: float) -> str:
     """A 95% interval of a drop in intensity, in words."""
     if low > 0:
-        return f"a fall of {low:.1f} to {high:.1f} points"
+        return f"a fall of {fixed(low)} to {fixed(high)} points"
     if high < 0:
-        return f"a rise of {-high:.1f} to {-low:.1f} points"
-    return f"from a rise of {-low:.1f} to a fall of {high:.1f} points, so no clear change"
+        return f"a rise of {fixed(-high)} to {fixed(-low)} points"
+    return f"from a rise of {fixed(-low)} to a fall of {fixed(high)} points, so no clear change"
 
 
 def paired_change(before: Sequence[float], after: Sequence[float]) -> PairedChange:

@@ -233,6 +233,10 @@ def _reviews(doc: dict[str, Any]) -> ReviewWords:
         },
         responses={kind: tuple(texts) for kind, texts in doc["responses"].items()},
         outcomes={name: outcome(o) for name, o in doc["outcome"].items()},
+        follow_up=tuple(
+            (kind, text, int(days)) for kind, text, days in doc["agenda"]["follow_up"]["items"]
+        ),
+        follow_up_after=int(doc["agenda"]["follow_up"]["review_after"]),
     )
 
 
@@ -313,6 +317,7 @@ def _check(story: Story) -> None:
         for kind in {
             *story.reviews.client_agenda,
             *(k for k, _ in story.reviews.practitioner_agenda),
+            *(k for k, _, _ in story.reviews.follow_up),
         }
         if kind not in item_types
     ]

@@ -24,7 +24,14 @@ from heron_research.records import (
     ReviewRating,
 )
 
-__all__ = ["hold_review", "plan_reviews", "raise_item", "raise_practitioner_item"]
+__all__ = [
+    "follow_up_day",
+    "hold_review",
+    "plan_reviews",
+    "raise_follow_up_item",
+    "raise_item",
+    "raise_practitioner_item",
+]
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,14 @@ def review_days(stage: Stage) -> list[date]:
     return days
 
 
+def follow_up_day(stage: Stage) -> date:
+    """The day of the follow-up review the last review plans: just after the last day."""
+    return stage.calendar.last_day + timedelta(days=stage.story.reviews.follow_up_after)
+
+
 def plan_reviews(stage: Stage) -> None:
-    """Schedule the reviews, and the agenda items raised in the weeks before each."""
+    """Schedule the reviews, the agenda items raised in the weeks before each, and the
+    client's items for the follow-up review after the last one."""
     rng = stage.rng
     days = review_days(stage)
     dissent = None
@@ -78,11 +91,24 @@ def plan_reviews(stage: Stage) -> None:
             id=stage.new_id(),
             held_on=day,
             period_start=previous,
-            next_review_on=days[i + 1] if i + 1 < len(days) else None,
+            next_review_on=days[i + 1] if i + 1 < len(days) else follow_up_day(stage),
             outcome="dissent" if day == dissent else "final" if final else "continue",
         )
         stage.at(local(day, 19 * 60 + 30), hold_review, review)
         previous = day + timedelta(days=1)
+    # the follow-up review's agenda: fixed items (no random draw, so the story before is
+    # unchanged), each after the last review and on or before the last day
+    last_day, end = stage.calendar.last_day, stage.calendar.programme_end
+    for n, (item_type, text, before) in enumerate(stage.story.reviews.follow_up):
+        raised = min(last_day, max(end + timedelta(days=1 + n), last_day - timedelta(before)))
+        item = AgendaItem(
+            id=stage.derived_id(stage.calendar.start.isoformat(), review.id, "follow-up", str(n)),
+            raised_on=raised,
+            raised_by="client",
+            item_type=item_type,
+            text=text,
+        )
+        stage.at(local(raised, 20 * 60 + 45 + n), raise_follow_up_item, item)
 
 
 @beat(AgendaItem)
@@ -98,6 +124,12 @@ def raise_item(stage: Stage, at: datetime) -> None:
         text=rng.choice(agenda[item_type][1]),
     )
     stage.agenda.append(item)
+    stage.save(at, item)
+
+
+@beat(AgendaItem)
+def raise_follow_up_item(stage: Stage, at: datetime, item: AgendaItem) -> None:
+    """The client puts an item on the follow-up review's agenda (no random draw)."""
     stage.save(at, item)
 
 

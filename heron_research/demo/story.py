@@ -237,6 +237,9 @@ class ReviewWords:
     client_agenda: dict[str, tuple[int, tuple[str, ...]]]  # item type: (weight, texts)
     responses: dict[str, tuple[str, ...]]  # by item type
     outcomes: dict[str, Outcome]  # continue, dissent, final
+    #: the follow-up review after the programme: (item type, text, days before the last day)
+    follow_up: tuple[tuple[str, str, int], ...] = ()
+    follow_up_after: int = 4  # the follow-up review's day, in days after the last day
 
 
 @dataclass(frozen=True)

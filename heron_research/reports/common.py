@@ -36,12 +36,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SAMPLE_NOTE",
+    "based_on_table",
     "chart",
     "cover_body",
     "day",
     "open_report",
     "plural",
     "sample_workbook",
+    "withheld_heading",
 ]
 
 SAMPLE_NOTE = (
@@ -121,10 +123,18 @@ def _audience_words(ctx: ReportContext) -> str:
     return "the practitioner: only entries the client shared with the practitioner"
 
 
-def cover_body(ctx: ReportContext) -> list[Any]:
+def withheld_heading(ctx: ReportContext) -> str:
+    """Why entries are withheld from this report's reader, as the cover's column heading:
+    kept private by the client, or (consent to sharing withdrawn) every entry."""
+    if ctx.audience is Audience.PRACTITIONER and not ctx.consent.practitioner_sharing:
+        return "Withheld (consent to sharing with the practitioner withdrawn)"
+    return "Withheld (kept private by the client)"
+
+
+def cover_body(ctx: ReportContext, *, based_on: bool = True) -> list[Any]:
     """The cover (headed by the report's title): period, audience, consent in force, what is
-    included and what is withheld (counts only), version, generation time and the data
-    fingerprint."""
+    included and what is withheld (counts only, :func:`based_on`; left for the end of the
+    report when ``based_on`` is False), version, generation time and the data fingerprint."""
     parts: list[Any] = [para(ctx.period_words, class_="subtitle")]
     if ctx.extra.get("sample"):
         parts.append(tag("p", SAMPLE_NOTE, class_="notice"))
@@ -153,9 +163,17 @@ def cover_body(ctx: ReportContext) -> list[Any]:
             ]
         )
     )
+    if based_on:
+        parts += based_on_table(ctx)
+    return parts
+
+
+def based_on_table(ctx: ReportContext) -> list[Any]:
+    """What the report is based on: entries included and withheld (counts only), by kind."""
+    parts: list[Any] = []
     headers = ["Entries", "Included"]
     if ctx.audience is not Audience.CLIENT:
-        headers.append("Withheld (kept private by the client)")
+        headers.append(withheld_heading(ctx))
     rows = []
     for kind, name in kind_names().items():
         if kind not in ctx.included:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,8 @@ from heron_research._version import __version__
 from heron_research.errors import ReportError
 from heron_research.records.base import record_types
 from heron_research.records.facts import ReportScope
-from heron_research.reports.registry import REPORT_KINDS, WORKBOOK
+from heron_research.records.models import EMOTION_EPISODE, FOCUS_DECISION, PEER_REVIEW
+from heron_research.reports.registry import REPORT_KINDS, REVIEW, WORKBOOK
 from heron_research.visibility import Audience
 
 if TYPE_CHECKING:
@@ -29,12 +30,24 @@ if TYPE_CHECKING:
 
     from heron_research.records.consent import ConsentState
 
-__all__ = ["KINDS", "ReportContext", "kind_names", "kinds_in_scope", "load", "parse_day"]
+__all__ = [
+    "FROM_THE_START",
+    "KINDS",
+    "PROGRAMME_KINDS",
+    "THE_BEGINNING",
+    "ReportContext",
+    "kind_names",
+    "kinds_in_scope",
+    "load",
+    "parse_day",
+]
 
 #: the notebooks and titles of the reports on a workbook, by report kind (views of the
 #: report-kind table, :data:`~heron_research.reports.registry.REPORT_KINDS`)
 KINDS = {k.name: k.notebook for k in REPORT_KINDS.values() if k.source == WORKBOOK}
 TITLES = {k.name: k.title for k in REPORT_KINDS.values() if k.source == WORKBOOK}
+#: the period kinds a review report also reads from the beginning, for its trends
+PROGRAMME_KINDS = (EMOTION_EPISODE, FOCUS_DECISION)
 #: the order a report reads scopes in, and the start of the period each is read from
 _READ_SCOPES = (ReportScope.PERIOD, ReportScope.HISTORY, ReportScope.UNDATED)
 
@@ -62,10 +75,20 @@ def _day(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+#: ``--since start``: from the first entry, whatever the report's default period. It is
+#: read as :data:`THE_BEGINNING`, a day before any entry can be (entries are dated 1900 on),
+#: so it passes through the runner and the notebook's parameters as a plain date.
+FROM_THE_START = "start"
+THE_BEGINNING = date(1900, 1, 1)
+
+
 def parse_day(value: str | date | None, name: str) -> date | None:
-    """A report date parameter: ``None``, a date, or text like ``2025-03-01``."""
+    """A report date parameter: ``None``, a date, or text like ``2025-03-01`` (``"start"``,
+    :data:`FROM_THE_START`, is :data:`THE_BEGINNING`: from the first entry)."""
     if value is None or value == "":
         return None
+    if isinstance(value, str) and value.strip() == FROM_THE_START:
+        return THE_BEGINNING
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -73,8 +96,9 @@ def parse_day(value: str | date | None, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
+        also = " or start" if name == "since" else ""
         raise ReportError(
-            f"--{name} must be a date written like 2025-03-01 (got {value!r})"
+            f"--{name} must be a date written like 2025-03-01{also} (got {value!r})"
         ) from None
 
 
@@ -95,6 +119,12 @@ class ReportContext:
     withheld: dict[str, int]
     fingerprint: str
     first_day: date | None = None
+    #: the day of the last peer review before the period, when the period starts after it
+    #: by default (a review report with no ``since``)
+    last_review: date | None = None
+    #: the period kinds the whole-programme trends chart (:data:`PROGRAMME_KINDS`), read
+    #: from the first entry to the end of the period (review reports only)
+    programme: dict[str, pd.DataFrame] = field(default_factory=dict)
     version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -110,6 +140,11 @@ class ReportContext:
     def period_words(self) -> str:
         """The period in words, e.g. "1 Mar 2025 to 31 May 2025"."""
         end = _day(self.until)
+        if self.since is not None and self.last_review is not None:
+            return (
+                f"since the last peer review ({_day(self.last_review)}): "
+                f"{_day(self.since)} to {end}"
+            )
         if self.since is not None:
             return f"{_day(self.since)} to {end}"
         if self.first_day is not None:
@@ -175,6 +210,9 @@ def load(
     end = parse_day(until, "until") or generated.date()
     if start is not None and start > end:
         raise ReportError(f"the period starts ({start}) after it ends ({end})")
+    by_default = kind == REVIEW and (since is None or since == "")
+    if start is not None and start <= THE_BEGINNING:
+        start = None  # from the first entry
 
     frames: dict[str, pd.DataFrame] = {}
     included: dict[str, int] = {}
@@ -183,8 +221,12 @@ def load(
     first_days: list[date] = []
     # one read transaction: consent, every kind and the withheld counts come from one
     # snapshot, so a save or a consent change made meanwhile is wholly in or wholly out
+    last_review: date | None = None
     with Workbook.open(workbook, readonly=True) as wb, wb.atomic(write=False):
         consent = wb.consent()
+        if by_default:  # a review report covers the time since the last review
+            last_review = _last_review(wb, end, reader)
+            start = last_review + timedelta(days=1) if last_review is not None else None
         for scope in _READ_SCOPES:
             group_since = start if scope is ReportScope.PERIOD else None
             for record_kind in kinds_in_scope(scope):
@@ -202,7 +244,22 @@ def load(
                     withheld[record_kind] = wb.withheld_count(  # in SQL: no content is read
                         record_kind, reader, since=group_since, until=end, consent=consent
                     )
-    digest = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+        # the whole-programme trends of a review report read the period kinds they chart
+        # from the beginning too (their records count in the fingerprint)
+        programme: dict[str, pd.DataFrame] = {}
+        if kind == REVIEW:
+            for record_kind in PROGRAMME_KINDS:
+                if start is None:
+                    programme[record_kind] = frames[record_kind]
+                    continue
+                whole = wb.frames(record_kind, since=None, until=end, audience=reader)
+                programme.update(whole)
+                main = whole[record_kind]
+                lines.extend(
+                    f"{record_kind}:{rid}:{rev}"
+                    for rid, rev in zip(main["id"], main["revision"], strict=True)
+                )
+    digest = hashlib.sha256("\n".join(sorted(set(lines))).encode()).hexdigest()
     return ReportContext(
         workbook=Path(workbook),
         kind=kind,
@@ -217,4 +274,13 @@ def load(
         withheld=withheld,
         fingerprint=digest,
         first_day=min(first_days) if first_days else None,
+        last_review=last_review,
+        programme=programme,
     )
+
+
+def _last_review(wb: Any, end: date, reader: Audience) -> date | None:
+    """The day of the last peer review held before ``end`` that ``reader`` may see."""
+    reviews = wb.frames(PEER_REVIEW, until=end, audience=reader)[PEER_REVIEW]
+    held = reviews["held_on"][reviews["held_on"].dt.date < end] if not reviews.empty else []
+    return None if len(held) == 0 else held.max().date()

@@ -14,6 +14,7 @@ from typing import Any
 
 from heron_research import charts
 from heron_research.analysis import practice, progress
+from heron_research.analysis.rounding import score
 from heron_research.records.models import (
     CHECK_IN,
     CO_COUNSELLING_SESSION,
@@ -256,8 +257,8 @@ def where_i_am(ctx: ReportContext) -> Body:
     rows = [
         (
             r.name,
-            f"{r.first:g}",
-            f"{r.latest:g} ({r.latest_band})",
+            score(r.first),
+            f"{score(r.latest)} ({r.latest_band})",
             r.verdict if isinstance(r.verdict, str) else "no published figures",
         )
         for r in summary.itertuples()

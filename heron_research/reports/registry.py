@@ -260,7 +260,7 @@ _WORKBOOK_PARAMETERS = (
     Parameter(
         "since",
         "None",
-        'since, until: the period, as "YYYY-MM-DD"; None means from the first entry / up to today',
+        'since, until: the period, as "YYYY-MM-DD"; None: since the last review / up to today',
     ),
     Parameter("until", "None", None),
     Parameter(
@@ -283,14 +283,18 @@ REPORT_KINDS: dict[str, ReportKind] = {
             module="heron_research.reports.review",
             sections=(
                 "cover",
+                "at-a-glance",
                 "agenda",
+                "trends",
                 "daily-life",
+                "my-notes",
                 "self-management",
                 "hypotheses",
                 "inquiries",
                 "my-say",
                 "check-ins",
                 "practitioner",
+                "co-counselling",
                 "past-reviews",
                 "closing",
             ),

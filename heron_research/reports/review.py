@@ -16,10 +16,13 @@ from typing import Any
 
 from heron_research import charts
 from heron_research.analysis import daily, practice, progress, questions
+from heron_research.analysis.rounding import fixed, percent, score, signed
+from heron_research.analysis.stats import MIN_PAIRS
 from heron_research.records.models import (
     AGENDA_ITEM,
     AGENDA_RESPONSE,
     CHECK_IN,
+    CO_COUNSELLING_SESSION,
     EMOTION_EPISODE,
     FOCUS_DECISION,
     INQUIRY_CYCLE,
@@ -31,7 +34,14 @@ from heron_research.records.models import (
     REVIEW_RATING,
 )
 from heron_research.records.scoring import INSTRUMENTS, SAFETY_NOTE
-from heron_research.reports.common import chart, cover_body, day, open_report, plural
+from heron_research.reports.common import (
+    based_on_table,
+    chart,
+    cover_body,
+    day,
+    open_report,
+    plural,
+)
 from heron_research.reports.context import ReportContext
 from heron_research.reports.html import (
     Markup,
@@ -46,17 +56,21 @@ from heron_research.reports.registry import REVIEW, Body, section
 
 __all__ = [
     "agenda",
+    "at_a_glance",
     "check_ins",
     "closing",
+    "co_counselling",
     "cover",
     "daily_life",
     "decisions",
     "hypotheses",
     "inquiries",
     "load",
+    "my_notes",
     "past_reviews",
     "practitioner",
     "self_management",
+    "trends",
 ]
 
 
@@ -74,7 +88,13 @@ def load(
     )
 
 
-cover = section(REVIEW, "cover", "Cover", extra=("sample",), cover=True, name="cover")(cover_body)
+def _cover(ctx: ReportContext) -> Body:
+    """The cover, short, so that At a glance follows on the first page; what the report is
+    based on closes it (see :func:`closing`)."""
+    return cover_body(ctx, based_on=False)
+
+
+cover = section(REVIEW, "cover", "Cover", extra=("sample",), cover=True, name="cover")(_cover)
 
 _EPISODE_FRAMES = (
     EMOTION_EPISODE,
@@ -132,6 +152,277 @@ def agenda(ctx: ReportContext) -> Body:
     return parts
 
 
+def _felt_most_often(emotions: Any, top: int = 3) -> str:
+    """The sentence on what was felt most: emotion families and words, by episodes."""
+    families = daily.episodes_per_family(emotions).head(top)
+    words = daily.episodes_per_word(emotions).head(top)
+    if families.empty:
+        return ""
+    by_family = ", ".join(f"{r.family} ({r.episodes})" for r in families.itertuples())
+    by_word = ", ".join(f"{r.emotion} ({r.episodes})" for r in words.itertuples())
+    return (
+        f"Emotion families felt most often, by episodes in which a word of the family was "
+        f"rated: {by_family}. The words rated most often: {by_word}."
+    )
+
+
+def _strongest_moments(strongest: Any) -> list[Any]:
+    """The strongest moments, each with the client's own words about it."""
+    if strongest.empty:
+        return []
+    items = []
+    for r in strongest.itertuples():
+        words = [
+            (label, text)
+            for label, text in (
+                ("What I did", r.what_i_did),
+                ("Thoughts", r.thoughts),
+                ("Body sensations", r.body_sensations),
+                ("Notes", r.notes),
+            )
+            if str(text or "").strip()
+        ]
+        mine = tag(
+            "div",
+            *(part for label, text in words for part in (tag("em", label, ": "), text, ". ")),
+            class_="own-words",
+        )
+        items.append(
+            tag(
+                "li",
+                tag("strong", day(r.when)),
+                " · ",
+                tag("span", r.emotions, class_="meta"),
+                " (0-10) · ",
+                r.situation,
+                mine,
+            )
+        )
+    return [tag("h3", "The strongest moments"), tag("ul", *items, class_="moments")]
+
+
+def _evidence(ctx: ReportContext) -> questions.Evidence:
+    """What the questions for the session are drawn from."""
+    return questions.Evidence(
+        family_context=daily.family_by_context_month(
+            ctx.frame(EMOTION_EPISODE),
+            ctx.frame(f"{EMOTION_EPISODE}.emotions"),
+            ctx.frame(f"{EMOTION_EPISODE}.people"),
+            ctx.frame(PERSON),
+        ),
+        effects=practice.technique_effects(ctx.frame(f"{EMOTION_EPISODE}.self_management")),
+        hypotheses=progress.hypotheses(
+            ctx.frame(PROJECTION_HYPOTHESIS),
+            ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence"),
+            ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence"),
+            ctx.frame(PERSON),
+        ),
+        measures=progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN))),
+        decisions=progress.decision_share(ctx.frame(FOCUS_DECISION)),
+        agreement=progress.intervention_agreement(ctx.frame(INTERVENTION))[1:],
+        open_items=progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))[1],
+    )
+
+
+def _changes(ctx: ReportContext) -> list[str]:
+    """Three to five changes in the period, each one sentence with its figure."""
+    episodes = ctx.frame(EMOTION_EPISODE)
+    emotions = ctx.frame(f"{EMOTION_EPISODE}.emotions")
+    used = ctx.frame(f"{EMOTION_EPISODE}.self_management")
+    decisions_ = ctx.frame(FOCUS_DECISION)
+    changes: list[str] = []
+    if not episodes.empty:
+        days = max(1, (ctx.until - (ctx.since or ctx.first_day or ctx.until)).days + 1)
+        families = daily.episodes_per_family(emotions)
+        top = families.iloc[0] if not families.empty else None
+        felt = (
+            f"; the emotion family felt most often was {top['family']} "
+            f"({plural(int(top['episodes']), 'episode')})"
+            if top is not None
+            else ""
+        )
+        changes.append(
+            f"I logged {plural(len(episodes), 'emotion episode')} "
+            f"({fixed(len(episodes) * 7 / days)} a week){felt}."
+        )
+    if not used.empty:
+        before = used["intensity_before"].astype("float64").mean()
+        after = used["intensity_after"].astype("float64").mean()
+        n = used["emotion_episode_id"].nunique()
+        changes.append(
+            f"I used self-management in {n} of {plural(len(episodes), 'episode')}; "
+            f"intensity went from {fixed(before)} before to {fixed(after)} after, on average."
+        )
+    scores = progress.checkins(ctx.frame(CHECK_IN))
+    for r in progress.checkin_summary(scores).itertuples():
+        if r.instrument not in ("phq9", "gad7"):
+            continue
+        earlier = scores[
+            (scores["instrument"] == r.instrument)
+            & scores["taken_at"].map(lambda t: ctx.since is not None and t.date() < ctx.since)
+        ]
+        if ctx.since is not None and not earlier.empty:
+            then = float(earlier["score"].iloc[-1])
+            changes.append(
+                f"My latest {r.name} score is {score(r.latest)} ({r.latest_band}), "
+                f"{signed(r.latest - then)} since the last check-in before this period "
+                f"({score(then)})."
+            )
+        else:
+            changes.append(
+                f"My latest {r.name} score is {score(r.latest)} ({r.latest_band}), "
+                f"{signed(r.change)} from my first ({score(r.first)})."
+            )
+    if not decisions_.empty:
+        mine = int((decisions_["decided_by"].astype(str) == "autonomy").sum())
+        changes.append(
+            f"Of {plural(len(decisions_), 'decision')} about the work, I made "
+            f"{mine} on my own ({percent(mine / len(decisions_))})."
+        )
+    return changes[:5]
+
+
+@section(
+    REVIEW,
+    "at-a-glance",
+    "At a glance",
+    needs=(
+        AGENDA_ITEM,
+        AGENDA_RESPONSE,
+        *_EPISODE_FRAMES,
+        f"{EMOTION_EPISODE}.self_management",
+        *_HYPOTHESIS_FRAMES,
+        CHECK_IN,
+        FOCUS_DECISION,
+        INTERVENTION,
+    ),
+)
+def at_a_glance(ctx: ReportContext) -> Body:
+    """One page in the client's words: my items for this review, what changed since the
+    last review (each with its figure), the questions for the session, and the
+    co-operative continue / change / pause / end question."""
+    new, _ = progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))
+    mine = new[new["raised_by"].astype(str) == "client"] if not new.empty else new
+    parts: list[Any] = [tag("h3", "My items for this review")]
+    if mine.empty:
+        parts.append(note(_NO_ITEMS_OF_MINE))
+    else:
+        parts.append(
+            tag(
+                "ul",
+                *(
+                    tag(
+                        "li",
+                        tag("span", str(r.item_type), class_=f"tag tag-{r.item_type}"),
+                        " ",
+                        tag("span", r.text, class_="item-text"),
+                    )
+                    for r in mine.itertuples(index=False)
+                ),
+                class_="agenda",
+            )
+        )
+    since = (
+        f"Since the last review ({day(ctx.last_review)})"
+        if ctx.last_review is not None
+        else f"In this period ({ctx.period_words})"
+    )
+    changes = _changes(ctx)
+    parts.append(tag("h3", since))
+    if changes:
+        parts.append(tag("ul", *(tag("li", c) for c in changes), class_="changes"))
+    else:
+        parts.append(note("Nothing was logged in this period."))
+    asked = questions.closing_questions(_evidence(ctx))
+    parts.append(tag("h3", "Questions for the session"))
+    parts.append(
+        tag("ol", *(tag("li", q) for q in asked[:-1][:_GLANCE_QUESTIONS]), class_="questions")
+    )
+    parts.append(
+        tag(
+            "p",
+            tag("strong", "For us to decide together: "),
+            asked[-1],
+            class_="notice",
+        )
+    )
+    return parts
+
+
+@section(
+    REVIEW,
+    "trends",
+    "The programme so far",
+    needs=(CHECK_IN, EMOTION_EPISODE, FOCUS_DECISION),  # the last two: ctx.programme, else
+    empty="Nothing logged yet to show a trend.",
+)
+def trends(ctx: ReportContext) -> Body:
+    """Whole-programme trends, month by month, as small multiples."""
+    from heron_research.reports.trends import small_multiples
+
+    if all(ctx.frame(k).empty for k in (CHECK_IN, EMOTION_EPISODE, FOCUS_DECISION)):
+        return None  # nothing in this period: no trend to bring to the session
+    programme = progress.programme_trends(
+        ctx.programme.get(EMOTION_EPISODE, ctx.frame(EMOTION_EPISODE)),
+        ctx.frame(CHECK_IN),
+        ctx.programme.get(FOCUS_DECISION, ctx.frame(FOCUS_DECISION)),
+    )
+    if programme.empty:
+        return None
+    return [
+        para(
+            "Each panel is one measure, month by month from the first entry: lower PHQ-9 "
+            "and GAD-7 scores mean fewer symptoms, higher wellbeing is better."
+        ),
+        chart(small_multiples, programme, "The programme so far, by month"),
+    ]
+
+
+@section(
+    REVIEW,
+    "my-notes",
+    "My notes",
+    needs=(EMOTION_EPISODE, PERSON),
+    empty="No notes were written with the episodes or people in this period.",
+)
+def my_notes(ctx: ReportContext) -> Body:
+    """The client's own notes: with the episodes of the period, and about people."""
+    episodes = ctx.frame(EMOTION_EPISODE)
+    people = ctx.frame(PERSON)
+    parts: list[Any] = []
+    noted = (
+        episodes[episodes["notes"].fillna("").astype(str).str.strip() != ""]
+        if not episodes.empty
+        else episodes
+    )
+    if not noted.empty:
+        latest = noted.sort_values("occurred_at").tail(_NOTES_SHOWN)
+        rows = [
+            (day(r.occurred_at_local), progress.short(str(r.situation), 40), r.notes)
+            for r in latest.itertuples()
+        ]
+        caption = (
+            "Episodes with notes"
+            if len(latest) == len(noted)
+            else f"The latest {len(latest)} of {len(noted)} episodes with notes"
+        )
+        parts.append(table(rows, ["Date", "Situation", "Notes"], caption=caption))
+    about = (
+        people[people["notes"].fillna("").astype(str).str.strip() != ""]
+        if not people.empty
+        else people
+    )
+    if not about.empty:
+        parts.append(
+            table(
+                [(r.alias, r.relationship, r.notes) for r in about.itertuples()],
+                ["Person", "Relationship", "My notes"],
+                caption="About the people in my life",
+            )
+        )
+    return parts or None
+
+
 @section(
     REVIEW,
     "daily-life",
@@ -149,59 +440,53 @@ def daily_life(ctx: ReportContext) -> Body:
     if episodes.empty:
         return None
     days = episodes["occurred_at_local"].dt.normalize().nunique()
-    totals = daily.family_totals(emotions)
-    top = ", ".join(f"{r.family} ({r.mentions})" for r in totals.head(3).itertuples())
     parts: list[Any] = [
         para(
             f"{plural(len(episodes), 'emotion episode')} on {plural(days, 'day')}. "
-            f"Felt most often: {top}."
+            + _felt_most_often(emotions)
         )
     ]
-    weekly = daily.episodes_per_week(episodes)
-    parts.append(chart(charts.episodes_over_time, weekly, "Episodes logged per week"))
-    parts.append(
-        chart(
-            charts.emotion_families,
-            daily.emotions_by_family(emotions),
-            "Families of emotion, by how strongly they were felt",
+    if ctx.since is None:  # a review of a period: the sentence above says it
+        parts.append(
+            chart(
+                charts.emotion_families,
+                daily.emotions_by_family(emotions),
+                "Emotion families, by how strongly they were felt",
+            )
         )
-    )
-    strongest = daily.strongest_episodes(episodes, emotions)
-    rows = [(day(r.when), r.situation, r.emotions, r.what_i_did) for r in strongest.itertuples()]
-    parts.append(
-        table(
-            rows,
-            ["Date", "Situation", "Emotions (0-10)", "What I did"],
-            caption="The strongest moments",
-        )
-    )
+    parts += _strongest_moments(daily.strongest_episodes(episodes, emotions))
     with_people = daily.by_person(episodes, emotions, links, people)
     if not with_people.empty:
         parts.append(tag("h3", "With whom"))
         rows = [
-            (r.person, r.relationship, r.episodes, r.mean_peak, r.main_family)
+            (r.person, r.relationship, r.episodes, fixed(r.mean_peak), r.main_family)
             for r in with_people.itertuples()
         ]
         parts.append(
             table(
                 rows,
-                ["Person", "Relationship", "Episodes", "Mean peak (0-10)", "Felt most often"],
+                ["Person", "Relationship", "Episodes", "Mean peak (0-10)", "Family felt most"],
                 numeric=(2, 3),
             )
         )
     words = daily.situation_words(episodes)
-    if not words.empty:
-        parts.append(tag("h3", "What the situations were about"))
-        parts.append(chart(charts.situation_words, words, "Words that recur in the situations"))
     when = daily.when_episodes_happen(episodes)
-    parts.append(tag("h3", "When"))
     busiest = when.sort_values("episodes", ascending=False).iloc[0]
-    parts.append(
-        para(f"Most often on a {busiest['weekday']} {busiest['part']} ({busiest['episodes']}).")
+    about = (
+        "Words that recur in the situations: "
+        + ", ".join(f"{r.word} ({r.episodes})" for r in words.head(8).itertuples())
+        + ". "
+        if not words.empty
+        else ""
     )
-    parts.append(chart(charts.when_episodes_happen, when, "Episodes by weekday and time of day"))
+    parts.append(tag("h3", "What, when, and how proportionate"))
+    parts.append(
+        para(
+            about + f"Most often on a {busiest['weekday']} {busiest['part']} "
+            f"({plural(int(busiest['episodes']), 'episode')})."
+        )
+    )
     monthly = daily.proportionality(episodes)
-    parts.append(tag("h3", "How proportionate my reactions felt"))
     if monthly.empty:
         parts.append(note("No proportionality ratings in this period."))
     else:
@@ -210,12 +495,14 @@ def daily_life(ctx: ReportContext) -> Body:
         strong = int(monthly["far_too_strong"].sum())
         parts.append(
             para(
-                f"Rated {plural(rated, 'time')}; on average {mean:.1f} out of 10 (10 = fitting "
-                f"the situation). {plural(strong, 'reaction')} felt far too strong (0-3)."
+                f"How proportionate my reactions felt: rated {plural(rated, 'time')}; on "
+                f"average {fixed(mean)} out of 10 (10 = fitting the situation). "
+                f"{plural(strong, 'reaction')} felt far too strong (0-3)."
             )
         )
+    if len(monthly) >= 3:  # a longer period: the pictures say more than the sentences
         parts.append(
-            chart(charts.proportionality, monthly, "Mean proportionality rating per month")
+            chart(charts.when_episodes_happen, when, "Episodes by weekday and time of day")
         )
     return parts
 
@@ -242,18 +529,30 @@ def self_management(ctx: ReportContext) -> Body:
             + ", ".join(f"{skill} {n}" for skill, n in by_skill.items())
             + "."
         ),
-        chart(charts.skills_used, skills, "Techniques used, by skill"),
+        *(
+            [chart(charts.skills_used, skills, "Techniques used, by skill")]
+            if ctx.since is None  # a review of a period: the sentence says it
+            else []
+        ),
         tag("h3", "Did it help? Intensity before and after"),
+        note(
+            "Before: the intensity recorded just before the technique was used; where none "
+            "was recorded, the episode's peak (its strongest emotion). After: the intensity "
+            "recorded afterwards. Both 0-10; the table shows the mean of each."
+        ),
     ]
     effects = practice.technique_effects(used)
+    enough = bool(effects["enough"].any())
     rows = [
-        (r.technique, r.skill, r.n, _before_after(r.mean_before, r.mean_after), r.brief)
+        (r.technique, r.skill, r.n, _before_after(r.mean_before, r.mean_after))
+        + ((r.brief,) if enough else ())
         for r in effects.itertuples()
     ]
-    parts.append(
-        table(rows, ["Technique", "Skill", "Times", "Before → after", "Intensity"], numeric=(2,))
-    )
-    if bool(effects["enough"].any()):
+    headers = ["Technique", "Skill", "Times", "Before → after"] + (["Intensity"] if enough else [])
+    parts.append(table(rows, headers, numeric=(2,)))
+    if not enough:
+        parts.append(note(f"Each technique has too few ratings to say more ({MIN_PAIRS} needed)."))
+    if bool(effects["enough"].any()) and ctx.since is None:  # a period: the table says it
         parts.append(
             chart(
                 charts.technique_effects,
@@ -274,7 +573,7 @@ def self_management(ctx: ReportContext) -> Body:
 def _before_after(before: Any, after: Any) -> str:
     if before is None or before != before:
         return ""
-    return f"{before:.1f} → {after:.1f}"
+    return f"{fixed(before)} → {fixed(after)}"
 
 
 @section(
@@ -306,13 +605,35 @@ def hypotheses(ctx: ReportContext) -> Body:
     confidence = progress.confidence_over_time(
         table_, ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence")
     )
-    if not confidence.empty:
+    if not confidence.empty and ctx.since is None:  # a period: each card says it
         parts.append(
             chart(charts.hypothesis_confidence, confidence, "Confidence in each hypothesis (0-100)")
         )
     evidence = ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence")
+    if not evidence.empty:
+        evidence = evidence[evidence["added_on"].map(ctx.in_period)]
+    settled = [
+        h
+        for h in table_.itertuples()
+        if h.status not in progress.ACTIVE_STATUSES
+        and not (evidence["projection_hypothesis_id"] == h.id).any()
+    ]
+    if settled:
+        parts.append(
+            table(
+                [(h.label, h.reaction, h.status, day(h.opened_on)) for h in settled],
+                ["", "Reaction", "Status", "Opened"],
+                caption="Settled, with no new evidence in this period",
+            )
+        )
+    settled_ids = {h.id for h in settled}
     for h in table_.itertuples():
+        if h.id in settled_ids:
+            continue
         mine = evidence[evidence["projection_hypothesis_id"] == h.id]
+        if ctx.since is not None:  # a review of a period: one short card each
+            parts.append(_hypothesis_brief(h, mine))
+            continue
         confidence_text = (
             f"{int(h.first_confidence)} → {int(h.latest_confidence)}"
             if h.first_confidence == h.first_confidence and h.first_confidence is not None
@@ -333,6 +654,7 @@ def hypotheses(ctx: ReportContext) -> Body:
             ),
         ]
         if not mine.empty:
+            latest = mine.sort_values("added_on").tail(_EVIDENCE_SHOWN)
             items = [
                 tag(
                     "li",
@@ -340,18 +662,69 @@ def hypotheses(ctx: ReportContext) -> Body:
                     f" {day(r.added_on)} ",
                     r.note,
                 )
-                for r in mine.sort_values("added_on").itertuples()
+                for r in latest.itertuples()
             ]
+            if len(mine) > len(latest):
+                items.insert(
+                    0,
+                    tag("li", f"{plural(len(mine) - len(latest), 'earlier note')}, then:"),
+                )
             body.append(tag("ul", *items, class_="evidence"))
         parts.append(tag("div", *body, class_="card"))
     return parts
 
 
+#: the questions for the session shown at a glance (the rest close the report)
+_GLANCE_QUESTIONS = 4
+#: the evidence notes shown with each hypothesis: the latest (the count says how many more)
+_EVIDENCE_SHOWN = 4
+#: the episode notes shown in "My notes": the latest (the count says how many more)
+_NOTES_SHOWN = 15
+
+
+def _hypothesis_brief(h: Any, evidence: Any) -> Markup:
+    """A hypothesis in a few lines: the reaction, what it may echo, confidence, and the
+    evidence added in the period (the client's own notes)."""
+    first, latest = h.first_confidence, h.latest_confidence
+    rated = first == first and first is not None
+    confidence = f"confidence {int(first)} → {int(latest)}" if rated else "confidence not rated"
+    lines: list[Any] = [
+        tag("strong", f"{h.label}: "),
+        h.reaction,
+        " ",
+        tag("span", h.status, class_="tag"),
+        tag(
+            "div",
+            f"Reacting to {h.target}; may echo: ",
+            h.echoes,
+            f"; {confidence}; evidence {h.supports} for, {h.contradicts} against.",
+            class_="meta",
+        ),
+    ]
+    if not evidence.empty:
+        lines.append(
+            tag(
+                "ul",
+                *(
+                    tag(
+                        "li",
+                        tag("span", r.direction, class_=f"tag tag-{r.direction}"),
+                        f" {day(r.added_on)} ",
+                        r.note,
+                    )
+                    for r in evidence.sort_values("added_on").itertuples()
+                ),
+                class_="evidence",
+            )
+        )
+    return tag("div", *lines, class_="card")
+
+
 _KNOWING = (
-    ("reflection_experiential", "Experiential: what it was like"),
-    ("reflection_presentational", "Presentational: an image, metaphor or story"),
-    ("reflection_propositional", "Propositional: what I now think is true"),
-    ("reflection_practical", "Practical: what I can now do"),
+    ("reflection_experiential", "Experiential (what it was like)"),
+    ("reflection_presentational", "Presentational (an image, metaphor or story)"),
+    ("reflection_propositional", "Propositional (what I now think is true)"),
+    ("reflection_practical", "Practical (what I can now do)"),
 )
 
 
@@ -368,9 +741,37 @@ def inquiries(ctx: ReportContext) -> Body:
     if cycles.empty:
         return None
     parts: list[Any] = []
-    for c in cycles.itertuples():
+    done = cycles["status"].astype(str).isin(("completed", "abandoned"))
+    if ctx.since is not None:
+        ended = cycles["ends_on"].map(lambda d: d == d and d is not None and not ctx.in_period(d))
+        earlier = cycles[done & ended.astype(bool)]
+    else:
+        earlier = cycles.iloc[0:0]
+    if not earlier.empty:
+        parts.append(
+            table(
+                [(c.question, c.status, day(c.ends_on)) for c in earlier.itertuples()],
+                ["Question", "Status", "Ended"],
+                caption="Finished before this period (their outcomes are in the report on "
+                "the whole programme)",
+            )
+        )
+    for c in cycles.drop(index=earlier.index).itertuples():
         dates = day(c.started_on) + (f" to {day(c.ends_on)}" if c.ends_on == c.ends_on else "")
-        reflection = [(label, getattr(c, column)) for column, label in _KNOWING]
+        ways = [(label, getattr(c, column)) for column, label in _KNOWING]
+        ways = [(label, text) for label, text in ways if str(text or "").strip()]
+        reflection = [
+            (
+                "Reflection",
+                join(
+                    part
+                    for i, (label, text) in enumerate(ways)
+                    for part in ((Markup("<br>") if i else ""), tag("em", label, ": "), text)
+                )
+                if ways
+                else "",
+            )
+        ]
         parts.append(
             tag(
                 "div",
@@ -411,12 +812,15 @@ def decisions(ctx: ReportContext) -> Body:
             f"(autonomy), {counts.get('co-operation', 0)} together (co-operation), "
             f"{counts.get('hierarchy', 0)} by the practitioner (hierarchy)."
         ),
-        chart(
-            charts.decision_share,
-            progress.decision_share(frame),
-            "How decisions were made, by month",
-        ),
     ]
+    if ctx.since is None:  # a review of a period: the share is in "The programme so far"
+        parts.append(
+            chart(
+                charts.decision_share,
+                progress.decision_share(frame),
+                "How decisions were made, by month",
+            )
+        )
     recent = frame.sort_values("decided_on", ascending=False).head(12)
     rows = [
         (day(r.decided_on), r.topic, r.decision, r.proposed_by, r.decided_by)
@@ -453,9 +857,9 @@ def check_ins(ctx: ReportContext) -> Body:
         (
             r.name,
             r.count,
-            f"{r.first:g}",
-            f"{r.latest:g} ({r.latest_band})",
-            f"{r.change:+g}",
+            score(r.first),
+            f"{score(r.latest)} ({r.latest_band})",
+            signed(r.change),
             r.verdict if isinstance(r.verdict, str) else "no published figures",
         )
         for r in summary.itertuples()
@@ -467,7 +871,8 @@ def check_ins(ctx: ReportContext) -> Body:
             numeric=(1, 2, 4),
         )
     )
-    parts.append(chart(charts.checkin_scores, table_, "Check-in scores over time"))
+    if ctx.since is None:  # a review of a period: the scores are in "The programme so far"
+        parts.append(chart(charts.checkin_scores, table_, "Check-in scores over time"))
     cites = "; ".join(f"{i.name}: {i.citation}" for i in INSTRUMENTS.values())
     parts.append(
         note(
@@ -524,12 +929,65 @@ def practitioner(ctx: ReportContext) -> Body:
         parts.append(
             para(
                 f"Where both were recorded ({plural(n, 'intervention')}), I perceived "
-                f"{agreement:.0%} as the practitioner intended."
+                f"{percent(agreement)} as the practitioner intended."
             )
         )
-        parts.append(
-            chart(charts.intervention_agreement, pairs, "Intended (rows) and perceived (columns)")
+        if ctx.since is None:  # a review of a period: the sentence says it
+            parts.append(
+                chart(
+                    charts.intervention_agreement, pairs, "Intended (rows) and perceived (columns)"
+                )
+            )
+    return parts
+
+
+@section(
+    REVIEW,
+    "co-counselling",
+    "Co-counselling",
+    needs=(CO_COUNSELLING_SESSION,),
+    empty="No co-counselling sessions in this period.",
+)
+def co_counselling(ctx: ReportContext) -> Body:
+    """Co-counselling sessions of the period, each in the client's own words."""
+    sessions = ctx.frame(CO_COUNSELLING_SESSION)
+    summary = practice.co_counselling(sessions)
+    if summary.sessions == 0:
+        return None
+    parts: list[Any] = [
+        para(
+            f"{plural(summary.sessions, 'session')} with {plural(summary.peers, 'peer')}: "
+            f"{summary.minutes_as_client} minutes as client, {summary.minutes_as_counsellor} "
+            f"as counsellor ({summary.balance})."
         )
+    ]
+    rows = [
+        (
+            day(s_.held_on),
+            s_.peer_alias,
+            s_.contract,
+            f"{s_.minutes_as_client} / {s_.minutes_as_counsellor}",
+            s_.worked_on,
+            s_.discharge,
+            s_.re_evaluation,
+        )
+        for s_ in sessions.sort_values("held_on").itertuples()
+    ]
+    parts.append(
+        table(
+            rows,
+            [
+                "Date",
+                "Peer",
+                "Contract",
+                "Minutes (client / counsellor)",
+                "Worked on",
+                "Discharge",
+                "Re-evaluation",
+            ],
+            numeric=(3,),
+        )
+    )
     return parts
 
 
@@ -567,11 +1025,13 @@ def past_reviews(ctx: ReportContext) -> Body:
         )
         for r in decisions_.itertuples()
     ]
+    shown = 2 if ctx.since is not None else len(rows)
     parts.append(
         table(
-            rows,
+            rows[-shown:],
             ["Review", "My view", "Practitioner's view", "Agreed", "Reason"],
-            caption="Continue, change, pause or end?",
+            caption="Continue, change, pause or end?"
+            + (f" The last {shown} reviews." if len(rows) > shown else ""),
         )
     )
     nxt = reviews.sort_values("held_on")["next_review_on"].iloc[-1]
@@ -597,33 +1057,27 @@ def past_reviews(ctx: ReportContext) -> Body:
 )
 def closing(ctx: ReportContext) -> Body:
     """Questions for the session, drawn from the data, ending with the continuation one."""
-    episodes = ctx.frame(EMOTION_EPISODE)
-    evidence = questions.Evidence(
-        family_context=daily.family_by_context_month(
-            episodes,
-            ctx.frame(f"{EMOTION_EPISODE}.emotions"),
-            ctx.frame(f"{EMOTION_EPISODE}.people"),
-            ctx.frame(PERSON),
-        ),
-        effects=practice.technique_effects(ctx.frame(f"{EMOTION_EPISODE}.self_management")),
-        hypotheses=progress.hypotheses(
-            ctx.frame(PROJECTION_HYPOTHESIS),
-            ctx.frame(f"{PROJECTION_HYPOTHESIS}.evidence"),
-            ctx.frame(f"{PROJECTION_HYPOTHESIS}.confidence"),
-            ctx.frame(PERSON),
-        ),
-        measures=progress.checkin_summary(progress.checkins(ctx.frame(CHECK_IN))),
-        decisions=progress.decision_share(ctx.frame(FOCUS_DECISION)),
-        agreement=progress.intervention_agreement(ctx.frame(INTERVENTION))[1:],
-        open_items=progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))[1],
-    )
-    asked = questions.closing_questions(evidence)
-    items = [tag("li", q) for q in asked[:-1]]
-    items.append(tag("li", tag("strong", asked[-1])))
-    parts = [
-        para("Questions drawn from the data, for us to take up together:"),
-        tag("ol", *items, class_="questions"),
+    asked = questions.closing_questions(_evidence(ctx))
+    more = asked[:-1][_GLANCE_QUESTIONS:]
+    parts: list[Any] = [
+        para(
+            "The questions for the session and the question we decide together are on the "
+            "first page, under At a glance."
+            + (" More questions drawn from the data:" if more else "")
+        )
+    ]
+    if more:
+        parts.append(
+            tag(
+                "ol",
+                *(tag("li", q) for q in more),
+                class_="questions",
+                start=str(_GLANCE_QUESTIONS + 1),
+            )
+        )
+    parts += [
         tag("div", tag("p", "Notes from the session"), class_="notes-box"),
+        *based_on_table(ctx),
         note(
             f"heron-research {ctx.version} · generated {ctx.generated_at:%d %b %Y %H:%M} · "
             f"data fingerprint {ctx.short_fingerprint}"
