@@ -35,6 +35,7 @@ __all__ = [
     "intervention_agreement",
     "people",
     "proportionality",
+    "restart_ids",
     "review_ratings",
     "situation_words",
     "skills_used",
@@ -558,6 +559,13 @@ def _unsafe(svg: str) -> bool:
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
+
+
+def restart_ids() -> None:
+    """Number the next charts' ids from 1 again (a new report page: a kernel that makes
+    several reports gives each the ids a report of its own would have)."""
+    global _counter
+    _counter = itertools.count(1)
 
 
 def _unique_ids(svg: str) -> str:
