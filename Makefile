@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store_speed.py
 	$(BIN)/python benchmarks/report_speed.py
 	$(BIN)/python benchmarks/report_load.py
+	$(BIN)/python benchmarks/report_caseload.py
 	$(BIN)/python benchmarks/exchange_speed.py --years 1 10
 	$(BIN)/python benchmarks/forms_speed.py
 	$(BIN)/python benchmarks/lab_open.py

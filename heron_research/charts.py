@@ -3,6 +3,12 @@
 Builders return ``alt.Chart`` objects (tested on ``chart.to_dict()``); :func:`to_svg`
 renders one to a static SVG with vl-convert, so reports need no JavaScript and no network.
 Charts only ever receive aggregated tables, never whole records: specs stay small.
+
+Text on its way to vl-convert (values, labels, tooltips, sort orders, titles) passes through
+:func:`heron_research.reports.html.xml_safe`, the reports' one sanitising step: vl-convert
+aborts its whole process (the report's kernel) on a character XML forbids, such as a U+0001
+pasted into a technique's name. :func:`to_svg` applies it to the finished spec as well, and
+raises :class:`~heron_research.errors.ChartError` when a chart still cannot be rendered.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ __all__ = [
     "intervention_agreement",
     "people",
     "proportionality",
+    "restart_ids",
     "review_ratings",
     "situation_words",
     "skills_used",
@@ -58,9 +65,12 @@ _warm: threading.Thread | None = None
 
 
 def _json_value(value: Any) -> Any:
-    """A value altair can put in a spec: no NaN, no pandas scalars, dates as ISO days."""
+    """A value altair can put in a spec: no NaN, no pandas scalars, dates as ISO days, text
+    without the characters XML forbids."""
     if value is None:
         return None
+    if isinstance(value, str):
+        return _safe(value)
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d")
     if hasattr(value, "item"):  # numpy / pandas scalar
@@ -70,6 +80,28 @@ def _json_value(value: Any) -> Any:
     if value.__class__.__name__ in ("NAType", "NaTType"):
         return None
     return value
+
+
+def _safe(text: str) -> str:
+    from heron_research.reports.html import xml_safe
+
+    return xml_safe(text)
+
+
+def _safe_spec(spec: Any) -> Any:
+    """``spec`` (a chart's dict) with every string in it, keys too, made XML-safe."""
+    if isinstance(spec, str):
+        return _safe(spec)
+    if isinstance(spec, dict):
+        return {_safe_spec(k): _safe_spec(v) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_safe_spec(v) for v in spec]
+    return spec
+
+
+def _order(column: pd.Series) -> list[Any]:
+    """A column's values in order, for ``sort=``: the same safe text as the chart's data."""
+    return [_json_value(v) for v in column]
 
 
 def _values(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
@@ -146,7 +178,7 @@ def emotion_families(by_family: pd.DataFrame) -> alt.Chart:
     from heron_research.analysis.daily import INTENSITY_BANDS
 
     values = _values(by_family, ["family", "band", "mentions"])
-    order = list(dict.fromkeys(by_family["family"]))
+    order = _order(by_family["family"].drop_duplicates())
     chart = (
         _chart(values, "How often each family of emotion was felt, and how strongly")
         .mark_bar()
@@ -169,7 +201,7 @@ def people(by_person: pd.DataFrame) -> alt.Chart:
     import altair as alt
 
     values = _values(by_person, ["person", "relationship", "episodes", "mean_peak"])
-    order = list(by_person["person"])
+    order = _order(by_person["person"])
     chart = (
         _chart(values, "Episodes with each person")
         .mark_bar()
@@ -191,7 +223,7 @@ def situation_words(words: pd.DataFrame) -> alt.Chart:
     import altair as alt
 
     values = _values(words, ["word", "episodes"])
-    order = list(words["word"])
+    order = _order(words["word"])
     chart = (
         _chart(values, "Words that come up most in the situations")
         .mark_bar(color="#8d6cab")
@@ -258,7 +290,7 @@ def skills_used(skills: pd.DataFrame) -> alt.Chart:
     import altair as alt
 
     values = _values(skills, ["skill", "technique", "uses"])
-    order = list(skills["technique"])
+    order = _order(skills["technique"])
     chart = (
         _chart(values, "Self-management techniques used, by skill")
         .mark_bar()
@@ -282,7 +314,7 @@ def technique_effects(effects: pd.DataFrame) -> alt.Chart:
 
     enough = effects[effects["enough"] & effects["ci_low"].notna()]
     values = _values(enough, ["technique", "skill", "n", "mean_drop", "ci_low", "ci_high"])
-    order = list(enough["technique"])
+    order = _order(enough["technique"])
     base = _chart(values, "How much each technique eased the feeling (95% intervals)").encode(
         y=alt.Y("technique:N", title=None, sort=order)
     )
@@ -445,7 +477,7 @@ def cohort_compliance(distribution: pd.DataFrame) -> alt.Chart:
             x=alt.X(
                 "label:N",
                 title="Entries in the week",
-                sort=list(distribution["label"]),
+                sort=_order(distribution["label"]),
                 axis=alt.Axis(labelAngle=0),
             ),
             y=alt.Y("weeks:Q", title="Participant-weeks", axis=alt.Axis(tickMinStep=1)),
@@ -529,6 +561,13 @@ def _unsafe(svg: str) -> bool:
 _ID = re.compile(r'\bid="([^"]+)"')
 
 
+def restart_ids() -> None:
+    """Number the next charts' ids from 1 again (a new report page: a kernel that makes
+    several reports gives each the ids a report of its own would have)."""
+    global _counter
+    _counter = itertools.count(1)
+
+
 def _unique_ids(svg: str) -> str:
     """Prefix the SVG's ids so several charts can share one HTML page."""
     prefix = f"hr{next(_counter)}-"
@@ -542,16 +581,31 @@ def _unique_ids(svg: str) -> str:
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render a chart to a static SVG string (no script, no network).
 
-    vl-convert escapes the text it draws; as a second line of defence the result is
-    refused if it contains anything that could run.
+    Every string in the spec is made XML-safe first (vl-convert would abort the process on
+    a character XML forbids). vl-convert escapes the text it draws; as a second line of
+    defence the result is refused if it contains anything that could run.
+    :class:`~heron_research.errors.ChartError` when vl-convert refuses the spec or the SVG
+    is refused.
     """
     import vl_convert
 
-    spec = chart.to_dict(validate=False)
-    svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
+    from heron_research.errors import ChartError
+
+    spec = _safe_spec(chart.to_dict(validate=False))
+    try:
+        svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
+    except ValueError as exc:  # what vl-convert raises for a spec it cannot draw
+        raise ChartError(f"the chart could not be drawn ({_first_line(exc)})") from None
     if _unsafe(svg):
-        raise ValueError("the rendered chart contains markup that could run; it was not used")
+        raise ChartError("the rendered chart contains markup that could run; it was not used")
     return _unique_ids(svg)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The renderer's message on one line: its first two lines (the second says why)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    line = " ".join(lines[:2]) or type(exc).__name__
+    return line if len(line) <= 160 else line[:159] + "…"
 
 
 def _warm_up() -> None:

@@ -11,6 +11,7 @@ import errno
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -185,8 +186,15 @@ def lab(workbook: Path | None, port: int | None, no_browser: bool) -> None:
 
 
 @cli.command()
-@click.argument("workbook", type=_PATH)
-@click.option("--since", metavar="YYYY-MM-DD", help="First day [default: the first entry]")
+@click.argument(
+    "workbooks", metavar="WORKBOOK...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+@click.option(
+    "--since",
+    metavar="YYYY-MM-DD",
+    help="First day, or 'start' for the whole programme [default: for a review, the day "
+    "after the last peer review; for a hand-over, the first entry]",
+)
 @click.option("--until", metavar="YYYY-MM-DD", help="Last day [default: today]")
 @click.option(
     "--audience",
@@ -203,29 +211,73 @@ def lab(workbook: Path | None, port: int | None, no_browser: bool) -> None:
     help="review: for a peer-review session; handover: what works, for after the programme.",
 )
 @click.option("--out", type=_PATH, help="HTML file [default: beside WORKBOOK, by kind and date]")
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the reports of several workbooks (made owner-only if new).",
+)
 @click.option("--keep-notebook", is_flag=True, help="Keep the executed notebook beside the report.")
 def report(
-    workbook: Path,
+    workbooks: tuple[Path, ...],
     since: str | None,
     until: str | None,
     audience: str,
     kind: str,
     out: Path | None,
+    out_dir: Path | None,
     keep_notebook: bool,
 ) -> None:
-    """Write an offline HTML report on WORKBOOK and print its path (only you can read it)."""
-    from heron_research.reports import run_report
+    """Write an offline HTML report on WORKBOOK and print its path (only you can read it).
 
-    result = run_report(
-        workbook,
-        kind=kind,
-        since=since,
-        until=until,
-        audience=audience,
-        out=out,
-        keep_notebook=keep_notebook,
-    )
-    click.echo(str(result.path))
+    Several workbooks, or a folder (its *.heron files), make a caseload in one go: one
+    line per report, and a workbook that cannot be reported is named with the reason
+    while the others are made (exit code 1 if any was not made).
+    """
+    from heron_research import reports
+
+    options = {"kind": kind, "since": since, "until": until, "audience": audience}
+    if len(workbooks) == 1 and out_dir is None and not workbooks[0].is_dir():
+        result = reports.run_report(workbooks[0], **options, out=out, keep_notebook=keep_notebook)
+        click.echo(str(result.path))
+        return
+    if out is not None:
+        raise click.UsageError("--out names one report; use --out-dir for several")
+    with _Progress(len(reports.runner.caseload(workbooks))) as progress:
+        made = reports.run_reports(
+            workbooks, **options, out_dir=out_dir, keep_notebook=keep_notebook, on_report=progress
+        )
+    failed = sum(not item.ok for item in made)
+    click.echo(f"{len(made) - failed} of {len(made)} reports made.")
+    if failed:
+        raise SystemExit(1)
+
+
+class _Progress:
+    """A report's line on standard output as it is made, under a progress bar on standard
+    error when that is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._bar: click._termui_impl.ProgressBar[int] | None = None
+
+    def __enter__(self) -> _Progress:
+        if sys.stderr.isatty() and self._total:
+            self._bar = click.progressbar(length=self._total, label="Reports", file=sys.stderr)
+            self._bar.render_progress()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+
+    def __call__(self, item: Any, done: int, total: int) -> None:
+        if self._bar is not None:
+            sys.stderr.write("\r\x1b[K")  # the bar's line, cleared for the report's
+            sys.stderr.flush()
+        click.echo(item.line())
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.render_progress()
 
 
 @cli.command()

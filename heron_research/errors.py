@@ -21,7 +21,8 @@ that this tree is the classes' real tree, names, parents and builtins, both ways
     │   └── RecordNotFoundError (KeyError)
     ├── ExportFormatError (ValueError)      a portable JSON export that does not match its schema
     ├── ReportError                         a report could not be made
-    │   └── SectionFailedError              one section failed; names it and the error
+    │   ├── SectionFailedError              one section failed (or the kernel died in it); names it
+    │   └── ChartError (ValueError)         a chart could not be drawn; its section says so instead
     ├── ResearchError                       the research batch refused its inputs
     │   ├── StudyKeyError (ValueError)      a missing or weak study key
     │   │   └── StudyKeyExposedError (PermissionError)  the key file is readable by others
@@ -71,6 +72,7 @@ __all__ = [
     "BundleKeyError",
     "BundleWorkbookError",
     "ChangedWhileReading",
+    "ChartError",
     "DatasetExistsError",
     "DemoStoryError",
     "ExchangeError",
@@ -268,6 +270,11 @@ class SectionFailedError(ReportError):
         self.partial = partial
         where = f"; the partial notebook is kept at {partial}" if partial else ""
         super().__init__(f"the {section!r} section failed: {error}{where}")
+
+
+class ChartError(ReportError, ValueError):
+    """A chart could not be rendered (the renderer refused its spec, or its SVG held markup
+    that could run); the report shows a one-line notice in its place."""
 
 
 # --- research -------------------------------------------------------------------------------

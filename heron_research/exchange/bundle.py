@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import NoneType, UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -83,9 +83,11 @@ from heron_research.records import (
     record_type,
     validate_record,
 )
+from heron_research.records.base import LimitsSchema
 from heron_research.records.consent import ConsentState
 from heron_research.visibility import Audience
 from heron_research.workbook.store import StoredRecord, Workbook, stamp
+from heron_research.workbook.stored import Stamp
 
 if TYPE_CHECKING:
     from pyrage.x25519 import Identity, Recipient
@@ -121,8 +123,6 @@ FreeText = Literal["kept", "none", "scrubbed"]
 #: field stays as it was): the dataset's flags (a dissent recorded) still see it.
 LEFT_OUT = "[left out]"
 
-_STAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
-Stamp = Annotated[str, Field(pattern=_STAMP, description="UTC time, YYYY-MM-DDTHH:MM:SS.ffffffZ")]
 _AGE_HEADERS = (b"age-encryption.org/v1\n", b"-----BEGIN AGE ENCRYPTED FILE-----")
 
 
@@ -247,7 +247,7 @@ class BundleDocument(_Strict):
 
 def bundle_schema() -> dict[str, Any]:
     """The JSON Schema of the bundle's inner document (published as bundle.schema.json)."""
-    schema = BundleDocument.model_json_schema(mode="validation")
+    schema = BundleDocument.model_json_schema(mode="validation", schema_generator=LimitsSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 

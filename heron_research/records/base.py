@@ -21,22 +21,30 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 from heron_research.errors import FieldError, FieldProblem, RecordValidationError
 from heron_research.records.facts import KindFacts
 
 __all__ = [
+    "FIRST_YEAR",
+    "LAST_YEAR",
+    "TEXT_LIMIT",
     "FieldError",
+    "LimitsSchema",
     "Record",
     "Sharing",
     "SubRecord",
     "allowed_values",
     "aware",
+    "check_year",
     "new_id",
     "record_type",
     "record_types",
     "short",
     "validate_record",
+    "year_pattern",
 ]
 
 
@@ -65,7 +73,55 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.astimezone()
 
 
-_TEXT_LIMIT = 20_000
+#: The years a date or time may fall in, everywhere (records, exports, bundles): the one
+#: source of the range. Reports read dates with pandas, whose timestamps stop in 2262, and
+#: nothing in a programme comes before 1900.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+#: The most characters a piece of text may hold (after its ends are trimmed).
+TEXT_LIMIT = 20_000
+_TEXT_LIMIT = TEXT_LIMIT
+
+
+def check_year(value: date | datetime) -> None:
+    """ValueError unless ``value`` falls in the years :data:`FIRST_YEAR` to :data:`LAST_YEAR`."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+
+
+def year_pattern(first: int = FIRST_YEAR, last: int = LAST_YEAR) -> str:
+    """A regular expression (no anchors) matching the four-digit years ``first`` to ``last``:
+    a whole century as ``19[0-9][0-9]``, the years of a part-century one by one."""
+    parts = []
+    for century in range(first // 100, last // 100 + 1):
+        years = [y for y in range(century * 100, century * 100 + 100) if first <= y <= last]
+        if len(years) == 100:
+            parts.append(f"{century:02d}[0-9][0-9]")
+        else:
+            parts.extend(f"{y:04d}" for y in years)
+    return "(?:" + "|".join(parts) + ")"
+
+
+class LimitsSchema(GenerateJsonSchema):
+    """The JSON Schema generator for records and the documents that carry them: it states
+    the limits the validators enforce beyond pydantic's own constraints, so a schema reader
+    refuses what :func:`validate_record` refuses. Dates and times start with a year from
+    :data:`FIRST_YEAR` to :data:`LAST_YEAR`; text has at most :data:`TEXT_LIMIT` characters."""
+
+    def str_schema(self, schema: core_schema.StringSchema) -> dict[str, Any]:
+        out = super().str_schema(schema)
+        if "maxLength" not in out and "enum" not in out:
+            out["maxLength"] = TEXT_LIMIT
+        return out
+
+    def date_schema(self, schema: core_schema.DateSchema) -> dict[str, Any]:
+        out = super().date_schema(schema)
+        out["pattern"] = f"^{year_pattern()}-"
+        return out
+
+    def datetime_schema(self, schema: core_schema.DatetimeSchema) -> dict[str, Any]:
+        out = super().datetime_schema(schema)
+        out["pattern"] = f"^{year_pattern()}-"
+        return out
 
 
 def _too_long(text: str) -> str:

@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from heron_research.records import scoring
-from heron_research.records.base import FieldError, Record, Sharing, SubRecord, aware, short
+from heron_research.records.base import (
+    FieldError,
+    Record,
+    Sharing,
+    SubRecord,
+    aware,
+    check_year,
+    short,
+)
 from heron_research.records.facts import KindFacts, ReportScope, Side
 from heron_research.vocab import SKILLS, lookup_emotion, lookup_technique, normalise_term
 
@@ -103,15 +111,8 @@ Relationship = Literal[
 Skill = Literal["expression", "control", "catharsis", "transmutation"]
 assert set(Skill.__args__) == set(SKILLS)
 
-_FIRST_YEAR, _LAST_YEAR = 1900, 2200
-
 #: How a field kept only for data written by older versions says so.
 _LEGACY = "legacy: written by older versions"
-
-
-def _check_year(value: date | datetime) -> None:
-    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
-        raise ValueError(f"must be between the years {_FIRST_YEAR} and {_LAST_YEAR}")
 
 
 def _whole_minute_offset(value: datetime) -> datetime:
@@ -134,10 +135,10 @@ class _Dated(Record):
     @classmethod
     def _times(cls, value: Any) -> Any:
         if isinstance(value, datetime):
-            _check_year(value)
+            check_year(value)
             return _whole_minute_offset(aware(value))
         if isinstance(value, date):
-            _check_year(value)
+            check_year(value)
         return value
 
 
@@ -146,10 +147,10 @@ class _DatedPart(SubRecord):
     @classmethod
     def _times(cls, value: Any) -> Any:
         if isinstance(value, datetime):
-            _check_year(value)
+            check_year(value)
             return _whole_minute_offset(aware(value))
         if isinstance(value, date):
-            _check_year(value)
+            check_year(value)
         return value
 
 
@@ -234,8 +235,41 @@ class EmotionRating(SubRecord):
         return self
 
 
+_REGEX_SPECIAL = frozenset("\\^$.|?*+()[]{}/")
+
+
+def _any_case(word: str) -> str:
+    """A regular expression for ``word`` in any case (JSON Schema patterns have no flags)."""
+    out = []
+    for ch in word:
+        upper, lower = ch.upper(), ch.lower()
+        if len(upper) == len(lower) == 1 and upper != lower:
+            out.append(f"[{upper}{lower}]")
+        else:
+            out.append("\\" + ch if ch in _REGEX_SPECIAL else ch)
+    return "".join(out)
+
+
+def _custom_needs_skill(schema: dict[str, Any]) -> None:
+    """State in the JSON Schema what :meth:`SelfManagement._vocabulary` enforces: a technique
+    that is not in the vocabulary (in any case and spacing) needs its skill."""
+    from heron_research.vocab import techniques
+
+    known = "|".join(
+        r"\s+".join(_any_case(w) for w in name.split()) for name in sorted(techniques())
+    )
+    schema["if"] = {"properties": {"technique": {"pattern": rf"^\s*(?:{known})\s*$"}}}
+    schema["else"] = {
+        "required": ["skill"],
+        "properties": {"skill": {"enum": list(SKILLS)}},
+        "description": "A technique of your own needs its skill",
+    }
+
+
 class SelfManagement(SubRecord):
     """What the client did with the feeling: one of Heron's four skills and a technique."""
+
+    model_config = ConfigDict(json_schema_extra=_custom_needs_skill)
 
     technique: str = Field(title="Technique", min_length=1, max_length=100)
     skill: Skill | None = Field(default=None, title="Skill")

@@ -67,14 +67,19 @@ def day(value: Any) -> str:
 def chart(
     build: Callable[[pd.DataFrame], alt.TopLevelMixin], data: pd.DataFrame, caption: str
 ) -> Markup:
-    """Build and render one chart as an inline SVG figure."""
+    """Build and render one chart as an inline SVG figure (a one-line notice in its place
+    when it cannot be drawn)."""
     from altair.utils.schemapi import debug_mode
 
     from heron_research.charts import to_svg
+    from heron_research.errors import ChartError
 
     # the builders are validated by the tests; here, skip altair's per-object validation
     with debug_mode(False):
-        return figure(to_svg(build(data)), caption)
+        try:
+            return figure(to_svg(build(data)), caption)
+        except ChartError as exc:
+            return tag("p", f"The chart “{caption}” could not be drawn: {exc}.", class_="notice")
 
 
 def sample_workbook() -> Path:

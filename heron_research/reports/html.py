@@ -5,6 +5,13 @@ Everything a report shows passes through :func:`esc` unless it is already
 :func:`heron_research.charts.to_svg`). Client text can therefore never become markup:
 ``<script>`` typed in a situation appears as the text ``<script>``.
 
+:func:`xml_safe` is the one sanitising step for text on its way into a page or a chart:
+each character XML 1.0 forbids (C0 controls other than tab, newline and carriage return,
+U+FFFE, U+FFFF, lone surrogates) is shown as :data:`REPLACEMENT` instead. :func:`esc` applies
+it to every piece of text, and the chart builders to every value they hand to vl-convert
+(which aborts its whole process on such a character). Only what is shown changes: the
+workbook keeps the text exactly as it was typed.
+
 :func:`check_offline` is the last gate before a report is written: it refuses HTML that
 would load anything from elsewhere or run a script.
 """
@@ -19,6 +26,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 __all__ = [
+    "REPLACEMENT",
     "Markup",
     "Section",
     "check_offline",
@@ -30,7 +38,19 @@ __all__ = [
     "para",
     "table",
     "tag",
+    "xml_safe",
 ]
+
+#: what a character XML forbids is shown as (U+FFFD, the Unicode replacement character)
+REPLACEMENT = "\ufffd"
+#: characters XML 1.0 does not allow in a document (its ``Char`` production, inverted)
+_NOT_XML = re.compile(r"[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with every character XML 1.0 forbids replaced by :data:`REPLACEMENT`
+    (a visible mark, so a reader sees that something was there)."""
+    return _NOT_XML.sub(REPLACEMENT, text)
 
 
 class Markup(str):
@@ -59,7 +79,7 @@ def esc(value: Any) -> Markup:
     """``value`` as HTML text: escaped unless it is already :class:`Markup`."""
     if isinstance(value, Markup):
         return value
-    return Markup(html.escape(_plain(value), quote=True))
+    return Markup(html.escape(xml_safe(_plain(value)), quote=True))
 
 
 def join(parts: Iterable[Any], sep: str = "") -> Markup:

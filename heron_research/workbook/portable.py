@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from heron_research._version import __version__
 from heron_research.errors import ExportFormatError
 from heron_research.records import RECORD_TYPES, ConsentEntry, Record, Sharing, Side
-from heron_research.records.base import _problem
+from heron_research.records.base import LimitsSchema, _problem
 from heron_research.workbook.files import write_private
 from heron_research.workbook.schema import SCHEMA_VERSION, side_before_v3
 from heron_research.workbook.store import Workbook
@@ -56,6 +56,7 @@ from heron_research.workbook.stored import (
     Received,
     RecordRow,
     RevisionRow,
+    Stamp,
     WithheldRow,
     WorkbookRows,
     when_columns,
@@ -77,9 +78,6 @@ FORMAT = "heron-research-workbook"
 FORMAT_VERSION = 2
 #: The export formats this version imports (1: before records knew their writing side).
 READABLE_VERSIONS = (1, 2)
-_STAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
-
-Stamp = Annotated[str, Field(pattern=_STAMP, description="UTC time, YYYY-MM-DDTHH:MM:SS.ffffffZ")]
 
 
 class _Strict(BaseModel):
@@ -184,7 +182,7 @@ class ExportDocument(_Strict):
 
 def export_schema() -> dict[str, Any]:
     """The JSON Schema of the export format (what ``make schema`` publishes)."""
-    schema = ExportDocument.model_json_schema(mode="validation")
+    schema = ExportDocument.model_json_schema(mode="validation", schema_generator=LimitsSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 
@@ -268,6 +266,11 @@ def _where(loc: tuple[Any, ...], raw: Any) -> str:
     return ".".join(str(p) for p in loc) or "the document"
 
 
+def _words(err: Any) -> str:
+    """pydantic's message, without the "Value error, " it puts before a validator's own."""
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def _parse(text: str, source: str) -> ExportDocument:
     try:
         raw = json.loads(text)
@@ -296,9 +299,12 @@ def _parse(text: str, source: str) -> ExportDocument:
                 )
                 detail = str(problem) if problem else err["msg"]
             elif loc and loc[0] in ("records", "revisions"):
-                detail = f"{'.'.join(str(p) for p in loc[2:]) or 'entry'}: {err['msg']}"
+                rest = loc[2:]
+                if rest and rest[0] in RECORD_TYPES:  # the union's tag: named by _where
+                    rest = rest[1:]
+                detail = f"{'.'.join(str(p) for p in rest) or 'entry'}: {_words(err)}"
             else:  # the place is already named in full by _where, e.g. "workbook.id"
-                detail = err["msg"]
+                detail = _words(err)
             lines.append(f"{_where(loc, raw)}: {detail}")
         more = exc.error_count() - len(lines)
         suffix = f" (and {more} more problems)" if more > 0 else ""

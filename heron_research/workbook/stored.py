@@ -7,24 +7,29 @@ Everything here is also importable from :mod:`heron_research.workbook.store`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
+
+from pydantic import AfterValidator, Field
 
 from heron_research.records import Record, record_type
-from heron_research.records.base import Sharing
+from heron_research.records.base import FIRST_YEAR, LAST_YEAR, Sharing, year_pattern
 from heron_research.records.consent import ConsentState
 from heron_research.records.facts import Side
 from heron_research.visibility import Audience, visible_levels
 
 __all__ = [
     "ROW_ORDER",
+    "STAMP_PATTERN",
     "Health",
     "Received",
     "RecordRow",
     "Revision",
     "RevisionRow",
+    "Stamp",
     "StoredRecord",
     "StoredRow",
     "WithheldRow",
@@ -44,6 +49,47 @@ def stamp(moment: datetime) -> str:
 def parse_stamp(text: str) -> datetime:
     """The inverse of :func:`stamp` (an aware UTC datetime)."""
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+#: A stamp as the JSON Schema states it: the shape of :func:`stamp`, a year from
+#: ``FIRST_YEAR`` to ``LAST_YEAR``, and fields in their ranges (the schema's ``date-time``
+#: format rules out the days a month does not have).
+STAMP_PATTERN = (
+    f"^{year_pattern()}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\.[0-9]{6}Z$"
+)
+_STAMP_SHAPE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
+
+
+def _real_stamp(text: str) -> str:
+    """``text`` if it is a real UTC time in the format of :func:`stamp`, in the years the
+    reports handle; ValueError saying what is allowed otherwise."""
+    shown = text if len(text) <= 40 else text[:37] + "…"
+    rule = (
+        f"must be a real UTC time written YYYY-MM-DDTHH:MM:SS.ffffffZ, in the years "
+        f"{FIRST_YEAR} to {LAST_YEAR} (it is {shown!r})"
+    )
+    if not _STAMP_SHAPE.match(text):
+        raise ValueError(rule)
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        raise ValueError(rule) from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(rule)
+    return text
+
+
+#: A stored time in a document (export, bundle): validated as :func:`_real_stamp` says, and
+#: stated in the JSON Schema as :data:`STAMP_PATTERN` with the ``date-time`` format.
+Stamp = Annotated[
+    str,
+    AfterValidator(_real_stamp),
+    Field(
+        description=f"UTC time, YYYY-MM-DDTHH:MM:SS.ffffffZ, years {FIRST_YEAR}-{LAST_YEAR}",
+        json_schema_extra={"pattern": STAMP_PATTERN, "format": "date-time"},
+    ),
+]
 
 
 def when_columns(record: Record) -> tuple[str | None, str | None]:
