@@ -298,3 +298,10 @@ def test_a_caseload_refuses_two_workbooks_with_one_report_name(tmp_path: Path) -
 
     assert "same-review-2025-06-30.html" in str(raised.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_numbers_shown_raw_in_the_html_round_halves_up_too() -> None:
+    """A float reaching esc() unformatted reads as the report's own numbers do."""
+    from heron_research.reports.html import esc
+
+    assert [str(esc(v)) for v in (4.25, 0.05, -0.04, float("nan"))] == ["4.3", "0.1", "0.0", ""]

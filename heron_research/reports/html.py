@@ -25,6 +25,8 @@ from datetime import date, datetime
 from html.parser import HTMLParser
 from typing import Any
 
+from heron_research.analysis.rounding import fixed
+
 __all__ = [
     "REPLACEMENT",
     "Markup",
@@ -70,7 +72,7 @@ def _plain(value: Any) -> str:
     if isinstance(value, date):
         return f"{value.day} {value:%b %Y}"
     if isinstance(value, float):
-        return f"{value:.1f}" if value == value else ""
+        return fixed(value)  # one decimal, halves up, as every number in the reports
     text = str(value)
     return "" if text in ("<NA>", "NaT", "nan") else text
 
