@@ -5,7 +5,7 @@ from __future__ import annotations
 import html as html_text
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,21 @@ from heron_research.analysis import daily
 from heron_research.analysis.rounding import fixed, percent, score, signed
 from heron_research.cli import main
 from heron_research.demo import generate_demo
-from heron_research.reports import review
+from heron_research.principles import current_principles
+from heron_research.records import (
+    AgendaItem,
+    AgendaResponse,
+    CoCounsellingSession,
+    ConsentEntry,
+    EmotionEpisode,
+    FocusDecision,
+    Intervention,
+    Person,
+)
+from heron_research.reports import handover, review
+from heron_research.reports.html import join
+from heron_research.reports.registry import sections
+from heron_research.workbook import Workbook
 
 
 def test_halves_round_up_in_display() -> None:
@@ -145,3 +159,142 @@ def test_the_client_review_numbers_match_plain_pandas_on_the_export(
             rf"{counted[instrument]} {re.escape(score(first))} {re.escape(score(total))} \(",
             shown,
         ), (instrument, total, shown)
+
+
+# The client's own words and who sees them (issue 14, item 3): the practitioner's audience
+# sees them only in entries the client shared with the practitioner.
+
+#: text planted in entries the client shared with the practitioner, by field
+SHARED = {
+    "thoughts": "SHARED-THOUGHT-4c1d",
+    "body": "SHARED-BODY-9e20",
+    "notes": "SHARED-NOTES-77ab",
+    "person": "SHARED-PERSON-NOTE-3f5e",
+    "worked_on": "SHARED-WORKED-ON-b802",
+    "discharge": "SHARED-DISCHARGE-61c9",
+    "re_evaluation": "SHARED-REEVAL-d4a7",
+    "decision_notes": "SHARED-DECISION-NOTE-1a2b",
+    "intervention": "SHARED-INTERVENTION-5d6e",
+    "response": "SHARED-RESPONSE-0c3f",
+}
+#: the same fields, planted in private entries
+KEPT = {field: text.replace("SHARED", "PRIVATE") for field, text in SHARED.items()}
+
+
+def _plant(wb: Workbook, words: dict[str, str], sharing: str, day_: int) -> None:
+    when = datetime(2025, 3, day_, 18, 30, tzinfo=UTC)
+    person = wb.save(
+        Person(alias=f"Alias {day_}", relationship="friend", notes=words["person"], sharing=sharing)
+    ).record
+    for hour in (9, 18):
+        wb.save(
+            EmotionEpisode(
+                occurred_at=when.replace(hour=hour),
+                situation=f"A moment on day {day_} at {hour}",
+                emotions=[{"emotion": "anger", "intensity": 9}],
+                thoughts=words["thoughts"],
+                body_sensations=words["body"],
+                notes=words["notes"],
+                people=[person.id],
+                self_management=[
+                    {"technique": "breathing", "skill": "control", "intensity_after": 4}
+                ],
+                sharing=sharing,
+            )
+        )
+    wb.save(
+        CoCounsellingSession(
+            held_on=when.date(),
+            peer_alias=f"Peer {day_}",
+            minutes_as_client=30,
+            minutes_as_counsellor=30,
+            contract="normal",
+            worked_on=words["worked_on"],
+            discharge=words["discharge"],
+            re_evaluation=words["re_evaluation"],
+            sharing=sharing,
+        )
+    )
+    wb.save(
+        FocusDecision(
+            decided_on=when.date(),
+            topic="homework",
+            decision=f"Homework of day {day_}",
+            proposed_by="client",
+            decided_by="autonomy",
+            notes=words["decision_notes"],
+            sharing=sharing,
+        )
+    )
+    wb.save(
+        Intervention(
+            session_on=when.date(),
+            description=words["intervention"],
+            intended="supportive",
+            perceived="supportive",
+            sharing=sharing,
+        )
+    )
+    item = wb.save(
+        AgendaItem(
+            raised_on=when.date(),
+            item_type="request",
+            text=f"Request of day {day_}",
+            sharing=sharing,
+        )
+    ).record
+    wb.save(
+        AgendaResponse(
+            agenda_item_id=item.id,
+            responded_on=when.date(),
+            response=words["response"],
+            resolved=False,
+            sharing=sharing,
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_and_private(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    book = tmp_path_factory.mktemp("audience") / "both.heron"
+    with Workbook.create(book) as wb:
+        wb.save(
+            ConsentEntry(
+                recorded_at=datetime(2025, 1, 2, 9, 0, tzinfo=UTC),
+                principles_version=current_principles().version,
+                training=True,
+                practitioner_sharing=True,
+                research=False,
+                sharing="practitioner",
+            )
+        )
+        _plant(wb, SHARED, "practitioner", 10)
+        _plant(wb, KEPT, "private", 11)
+    return book
+
+
+def _whole(book: Path, kind: str, audience: str) -> str:
+    """Every section of a ``kind`` report on ``book`` for ``audience``, as visible text."""
+    module = review if kind == "review" else handover
+    ctx = module.load(book, audience=audience, since="start", until="2025-12-31")
+    return _text(join([spec(ctx) for spec in sections(kind)]))
+
+
+@pytest.mark.parametrize("kind", ["review", "handover"])
+def test_the_practitioner_sees_the_clients_words_only_where_shared(
+    shared_and_private: Path, kind: str
+) -> None:
+    practitioner = _whole(shared_and_private, kind, "practitioner")
+    client = _whole(shared_and_private, kind, "client")
+    leaked = [text for text in KEPT.values() if text in practitioner]
+    assert leaked == []
+    if kind == "review":  # the client's review shows every field, shared or private
+        for words in (SHARED, KEPT):
+            missing = [field for field, text in words.items() if text not in client]
+            assert missing == []
+        missing = [field for field, text in SHARED.items() if text not in practitioner]
+        assert missing == []
+    else:  # the hand-over: whatever it shows the client of the shared entries, the
+        # practitioner sees too, and none of the private ones
+        seen = [t for t in SHARED.values() if t in practitioner]
+        assert seen and seen == [t for t in SHARED.values() if t in client]
