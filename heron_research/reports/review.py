@@ -712,8 +712,10 @@ _GLANCE_QUESTIONS = 4
 _EVIDENCE_SHOWN = 4
 #: the episode notes shown in "My notes": the latest (the count says how many more)
 _NOTES_SHOWN = 15
-#: interventions listed with their descriptions, the most recent first
+#: interventions listed with their descriptions, the most recent first: in a review of a
+#: period (a month's fit whole), and in the whole programme (its counts carry the rest)
 _INTERVENTIONS_SHOWN = 8
+_INTERVENTIONS_SHOWN_WHOLE = 5
 
 
 def _hypothesis_brief(h: Any, evidence: Any) -> Markup:
@@ -952,20 +954,23 @@ def practitioner(ctx: ReportContext) -> Body:
     pairs, agreement, n = progress.intervention_agreement(interventions)
     intended = interventions["intended"].astype(str).value_counts()
     perceived = interventions["perceived"].astype(str).value_counts()
-    rows = [
-        (category, int(intended.get(category, 0)), int(perceived.get(category, 0)))
-        for category in progress.INTERVENTION_CATEGORIES
-    ]
-    parts.append(
-        table(
-            rows,
-            ["Category", "Intended", "Perceived"],
-            numeric=(1, 2),
-            caption=plural(len(interventions), "intervention"),
+    shown = _INTERVENTIONS_SHOWN if ctx.since is not None else _INTERVENTIONS_SHOWN_WHOLE
+    listed_all = len(interventions) <= shown
+    if ctx.since is None or not listed_all:  # a period listed whole: the list says it
+        rows = [
+            (category, int(intended.get(category, 0)), int(perceived.get(category, 0)))
+            for category in progress.INTERVENTION_CATEGORIES
+        ]
+        parts.append(
+            table(
+                rows,
+                ["Category", "Intended", "Perceived"],
+                numeric=(1, 2),
+                caption=plural(len(interventions), "intervention"),
+            )
         )
-    )
     recent = interventions.sort_values("session_on", ascending=False, kind="stable")
-    recent = recent.head(_INTERVENTIONS_SHOWN)
+    recent = recent.head(shown)
     parts.append(
         table(
             [
@@ -973,9 +978,9 @@ def practitioner(ctx: ReportContext) -> Body:
                 for r in recent.itertuples()
             ],
             ["Session", "What the practitioner did", "Intended", "I perceived"],
-            caption="Interventions"
-            if len(interventions) <= _INTERVENTIONS_SHOWN
-            else f"The {_INTERVENTIONS_SHOWN} most recent interventions",
+            caption=plural(len(interventions), "intervention")
+            if listed_all
+            else f"The {shown} most recent of {plural(len(interventions), 'intervention')}",
         )
     )
     if agreement is None:
