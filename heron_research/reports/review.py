@@ -126,13 +126,36 @@ def _items_list(items: Any, *, show_response: bool = False) -> Markup:
     return tag("ul", *entries, class_="agenda")
 
 
+def _answered_at_last_review(items: Any, responses: Any, reviews: Any) -> tuple[Any, Any]:
+    """(the latest peer review held, the items answered there with those answers), the
+    client's own items first; (None, empty) when there is no review or no answer."""
+    if reviews.empty or responses.empty or items.empty:
+        return None, items.iloc[:0]
+    last = reviews.sort_values("held_on").iloc[-1]
+    there = responses[responses["review_id"].astype(object) == last["id"]]
+    there = there.sort_values("responded_on", kind="stable").drop_duplicates(
+        "agenda_item_id", keep="last"
+    )
+    answers = there.set_index("agenda_item_id")["response"]
+    shown = items[items["id"].isin(answers.index)].copy()
+    shown["response"] = answers.reindex(shown["id"]).to_numpy()
+    shown = shown.assign(_by=(shown["raised_by"].astype(str) != "client").astype(int))
+    shown = shown.sort_values(["_by", "raised_on"], kind="stable").drop(columns="_by")
+    return last, shown
+
+
 @section(
-    REVIEW, "agenda", "My agenda", needs=(AGENDA_ITEM, AGENDA_RESPONSE), empty=_NO_ITEMS_OF_MINE
+    REVIEW,
+    "agenda",
+    "My agenda",
+    needs=(AGENDA_ITEM, AGENDA_RESPONSE, PEER_REVIEW),
+    empty=_NO_ITEMS_OF_MINE,
 )
 def agenda(ctx: ReportContext) -> Body:
     """The client's agenda first: items for this review, then open earlier items (with the
-    practitioner's latest response)."""
-    new, earlier = progress.agenda(ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE))
+    practitioner's latest response), then what was answered at the last review."""
+    items, responses = ctx.frame(AGENDA_ITEM), ctx.frame(AGENDA_RESPONSE)
+    new, earlier = progress.agenda(items, responses)
     if new.empty and earlier.empty:
         return None
     parts: list[Any] = []
@@ -141,13 +164,22 @@ def agenda(ctx: ReportContext) -> Body:
     if mine.empty:
         parts.append(note(_NO_ITEMS_OF_MINE))
     else:
-        parts += [tag("h3", "My items for this review"), _items_list(mine)]
+        parts += [tag("h3", "My items for this review"), _items_list(mine, show_response=True)]
     if not theirs.empty:
-        parts += [tag("h3", "Items the practitioner raised"), _items_list(theirs)]
+        parts += [
+            tag("h3", "Items the practitioner raised"),
+            _items_list(theirs, show_response=True),
+        ]
     if not earlier.empty:
         parts += [
             tag("h3", "Still open from earlier reviews"),
             _items_list(earlier, show_response=True),
+        ]
+    last, answered = _answered_at_last_review(items, responses, ctx.frame(PEER_REVIEW))
+    if not answered.empty:
+        parts += [
+            tag("h3", f"Answered at the last review ({day(last['held_on'])})"),
+            _items_list(answered, show_response=True),
         ]
     return parts
 
@@ -680,6 +712,10 @@ _GLANCE_QUESTIONS = 4
 _EVIDENCE_SHOWN = 4
 #: the episode notes shown in "My notes": the latest (the count says how many more)
 _NOTES_SHOWN = 15
+#: interventions listed with their descriptions, the most recent first: in a review of a
+#: period (a month's fit whole), and in the whole programme (its counts carry the rest)
+_INTERVENTIONS_SHOWN = 8
+_INTERVENTIONS_SHOWN_WHOLE = 5
 
 
 def _hypothesis_brief(h: Any, evidence: Any) -> Markup:
@@ -823,7 +859,7 @@ def decisions(ctx: ReportContext) -> Body:
         )
     recent = frame.sort_values("decided_on", ascending=False).head(12)
     rows = [
-        (day(r.decided_on), r.topic, r.decision, r.proposed_by, r.decided_by)
+        (day(r.decided_on), r.topic, _with_notes(r.decision, r.notes), r.proposed_by, r.decided_by)
         for r in recent.itertuples()
     ]
     caption = "Decisions" if len(frame) <= 12 else "The 12 most recent decisions"
@@ -831,6 +867,13 @@ def decisions(ctx: ReportContext) -> Body:
         table(rows, ["Date", "Topic", "Decision", "Proposed by", "Decided by"], caption=caption)
     )
     return parts
+
+
+def _with_notes(text: Any, notes: Any) -> Markup:
+    """A table cell: the entry's text, and its notes (the client's words) under it."""
+    if not isinstance(notes, str) or not notes.strip():
+        return join([text])
+    return join([text, tag("div", "Notes: ", notes, class_="meta")])
 
 
 @section(REVIEW, "check-ins", "Check-ins", needs=(CHECK_IN,), empty="No check-ins yet.")
@@ -911,16 +954,33 @@ def practitioner(ctx: ReportContext) -> Body:
     pairs, agreement, n = progress.intervention_agreement(interventions)
     intended = interventions["intended"].astype(str).value_counts()
     perceived = interventions["perceived"].astype(str).value_counts()
-    rows = [
-        (category, int(intended.get(category, 0)), int(perceived.get(category, 0)))
-        for category in progress.INTERVENTION_CATEGORIES
-    ]
+    shown = _INTERVENTIONS_SHOWN if ctx.since is not None else _INTERVENTIONS_SHOWN_WHOLE
+    listed_all = len(interventions) <= shown
+    if ctx.since is None or not listed_all:  # a period listed whole: the list says it
+        rows = [
+            (category, int(intended.get(category, 0)), int(perceived.get(category, 0)))
+            for category in progress.INTERVENTION_CATEGORIES
+        ]
+        parts.append(
+            table(
+                rows,
+                ["Category", "Intended", "Perceived"],
+                numeric=(1, 2),
+                caption=plural(len(interventions), "intervention"),
+            )
+        )
+    recent = interventions.sort_values("session_on", ascending=False, kind="stable")
+    recent = recent.head(shown)
     parts.append(
         table(
-            rows,
-            ["Category", "Intended", "Perceived"],
-            numeric=(1, 2),
-            caption=plural(len(interventions), "intervention"),
+            [
+                (day(r.session_on), r.description, r.intended, r.perceived)
+                for r in recent.itertuples()
+            ],
+            ["Session", "What the practitioner did", "Intended", "I perceived"],
+            caption=plural(len(interventions), "intervention")
+            if listed_all
+            else f"The {shown} most recent of {plural(len(interventions), 'intervention')}",
         )
     )
     if agreement is None:
