@@ -225,6 +225,12 @@ def name_variants(name: str) -> set[str]:
     words = [w.strip(".,") for w in name.split()]
     if len(words) > 1:
         found.update(w for w in words if len(w) > 1 and w[:1].isupper())
+    # hyphenated names: "Marguerite-Anne" is also written "Marguerite Anne",
+    # "MargueriteAnne", and each part of at least 3 letters alone
+    parts = [p for p in re.split(r"[\s\-‐‑–]+", name.rstrip(".")) if p]
+    if len(parts) > 1 and any(d in name for d in "-‐‑–"):
+        found.update({" ".join(parts), "-".join(parts), "".join(parts)})
+        found.update(p for p in parts if len(p.strip(".,")) >= 3)
     found |= {_folded(v) for v in found}
     return {v for v in found if v.strip()}
 

@@ -254,3 +254,10 @@ def test_rare_own_words_become_other() -> None:
 def test_custom_terms_are_collected_once_per_participant(tmp_path: Path) -> None:
     data = _data(tmp_path, custom_emotion="Wobbly  Inside")
     assert custom_terms(data) == {"episode_emotions.emotion": frozenset({"wobbly inside"})}
+
+
+def test_hyphenated_names_are_scrubbed_in_every_spelling() -> None:
+    scrub = Scrubber([("Marguerite-Anne", "friend")])
+    for text in ("Marguerite-Anne", "Marguerite Anne", "MargueriteAnne", "Marguerite", "Anne"):
+        assert scrub(f"met {text} today") == "met [friend] today", text
+    assert scrub("MARGUERITE's idea") == "[friend] idea"
