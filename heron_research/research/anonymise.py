@@ -191,10 +191,19 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("postcode", r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"),  # UK
     ("postcode", r"\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"),  # Canada
     ("postcode", r"\b\d{4}\s?[A-Z]{2}\b"),  # Netherlands
+    # street addresses: a house number and capitalised words ending in a street word
+    # ("12 Acacia Avenue", "221B Baker Street"), and flats ("Flat 4", "Apt 12B", "flat 2a")
+    (
+        "address",
+        r"\b\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w'’-]*\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave"
+        r"|Lane|Ln|Close|Drive|Dr|Way|Crescent|Terrace|Place|Pl|Gardens|Hill|Grove|Court|Ct"
+        r"|Square|Sq|Mews|Row|Walk|Parade|Rise|View|Park|Green|Boulevard|Blvd)\b\.?",
+    ),
+    ("address", r"\b(?:[Ff]lat|FLAT|[Aa]partment|[Aa]pt|APT|[Uu]nit)\.?\s*\d{1,4}[A-Za-z]?\b"),
     ("year", r"\b(?:1[89]|20)\d{2}\b"),
     ("number", r"\d{5,}"),
 )
-_FLAGS = {"postcode": 0}  # postcodes are matched in capitals only
+_FLAGS = {"postcode": 0, "address": 0}  # matched as written (capitals count)
 
 
 def _compile_patterns() -> list[tuple[str, re.Pattern[str]]]:

@@ -261,3 +261,13 @@ def test_hyphenated_names_are_scrubbed_in_every_spelling() -> None:
     for text in ("Marguerite-Anne", "Marguerite Anne", "MargueriteAnne", "Marguerite", "Anne"):
         assert scrub(f"met {text} today") == "met [friend] today", text
     assert scrub("MARGUERITE's idea") == "[friend] idea"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["12 Acacia Avenue", "221B Baker Street", "Flat 4, 7 Primrose Hill Road", "Apt 12B", "flat 2a"],
+)
+def test_street_addresses_become_tokens(text: str) -> None:
+    scrubbed = Scrubber([])(f"I live at {text} now")
+    assert scrubbed is not None and "[address]" in scrubbed
+    assert not re.search(r"\d|Acacia|Baker|Primrose", scrubbed), scrubbed
