@@ -5,7 +5,8 @@ A participant's research-visible records are first extracted into :class:`Partic
 in the workbook). Then, in order:
 
 1. :func:`pseudonymise`: the participant id and every record id re-keyed with the study key;
-   references to records that are not in the dataset emptied;
+   references to records that are not in the dataset emptied, and references to people the
+   research audience may not see emptied with their relationship (the same rule);
 2. :func:`shift_time`: calendar dates become the day index since the participant's first
    record, the weekday, and the part of the day; no date leaves;
 3. :func:`drop_free_text` (the default) or :func:`scrub_free_text`: e-mail addresses, URLs,
@@ -65,6 +66,9 @@ class ParticipantData:
     names: list[tuple[str, str]] = field(default_factory=list)
     #: ids of the records that are in the dataset (references to others are emptied)
     exported_ids: frozenset[str] = frozenset()
+    #: ids of the people register's entries the research audience may see (under the same
+    #: rule as the records): a reference to anyone else is emptied, with its relationship
+    visible_people: frozenset[str] = frozenset()
     participant_id: str | None = None
     days_observed: int = 0
     #: the newest save among the records read (UTC): of two copies of one workbook, the
@@ -87,7 +91,8 @@ def _specs(data: ParticipantData) -> Iterable[tuple[Table, Columns]]:
 
 
 def pseudonymise(data: ParticipantData, keys: Pseudonymiser) -> ParticipantData:
-    """Re-key the participant and every id; empty references to records not in the dataset."""
+    """Re-key the participant and every id; empty references to records not in the dataset,
+    and references to people not visible to research together with their relationship."""
     wid = data.workbook_id
     data.participant_id = participant = keys.participant(wid)
     cache: dict[str, str] = {}
@@ -101,13 +106,26 @@ def pseudonymise(data: ParticipantData, keys: Pseudonymiser) -> ParticipantData:
         return found
 
     exported = data.exported_ids
+    people = data.visible_people
     for spec, columns in _specs(data):
         n = data.rows(spec.name)
+        hidden = [
+            i
+            for col in spec.by_role("person")
+            for i, v in enumerate(columns[col.name])
+            if v is not None and v not in people
+        ]
         for col in spec.columns:
             if col.role == "participant":
                 columns[col.name] = [participant] * n
-            elif col.role in ("id", "person"):
+            elif col.role == "id":
                 columns[col.name] = [rekey(v) for v in columns[col.name]]
+            elif col.role == "person":
+                columns[col.name] = [rekey(v) if v in people else None for v in columns[col.name]]
+            elif col.role == "relationship" and hidden:
+                values = columns[col.name]
+                for i in hidden:
+                    values[i] = None
             elif col.role == "ref":
                 columns[col.name] = [rekey(v) if v in exported else None for v in columns[col.name]]
     return data

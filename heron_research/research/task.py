@@ -206,6 +206,9 @@ def extract(wb: Source, *, with_names: bool = False) -> tuple[ParticipantData | 
         tables=tables,
         names=_names(wb, people) if with_names else [],
         exported_ids=frozenset(row.id for row in rows),
+        visible_people=frozenset(
+            p.id for p in stored_rows(wb, [PERSON], Audience.RESEARCH, consent=decision.state)
+        ),
         last_saved=max(row.updated_at for row in (*rows, *people)),
     )
     return data, "included"

@@ -24,6 +24,7 @@ from heron_research.research.anonymise import (
 )
 from heron_research.research.errors import StudyKeyError, StudyKeyExposedError
 from heron_research.research.keys import StudyKey, load_study_key
+from heron_research.research.tables import TABLES
 from heron_research.research.task import extract
 from heron_research.workbook import Workbook
 
@@ -271,3 +272,51 @@ def test_street_addresses_become_tokens(text: str) -> None:
     scrubbed = Scrubber([])(f"I live at {text} now")
     assert scrubbed is not None and "[address]" in scrubbed
     assert not re.search(r"\d|Acacia|Baker|Primrose", scrubbed), scrubbed
+
+
+def test_people_not_shared_for_research_are_left_out_of_every_reference(tmp_path: Path) -> None:
+    """A research record that refers to a person the research audience may not see (private
+    or practitioner-only) carries no id and no relationship for them: the visibility rule
+    that empties evidence pointing at a private episode. A person shared for research stays."""
+    from datetime import UTC, date, datetime
+
+    from research_helpers import P, R, X, consent, episode
+
+    from heron_research.records import Person, ProjectionHypothesis
+
+    shared = Person(alias="Rae", relationship="friend", sharing=R)
+    practitioner = Person(alias="Sam", relationship="manager", sharing=P)
+    private = Person(alias="Priya", relationship="partner", sharing=X)
+    t0 = datetime(2025, 3, 3, 8, 15, tzinfo=UTC)
+    records = [
+        consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+        shared,
+        practitioner,
+        private,
+        episode(t0, people=[shared.id, practitioner.id, private.id]),
+        *(
+            ProjectionHypothesis(
+                sharing=R,
+                opened_on=date(2025, 3, 6),
+                person_id=person.id,
+                reaction="fury",
+                echoes="my father",
+                unprocessed_emotion="grief",
+            )
+            for person in (shared, practitioner, private)
+        ),
+    ]
+    path = build_workbook(tmp_path / "w.heron", records)
+    with Workbook.open(path, readonly=True, clock=lambda: AS_OF) as wb:
+        data, _ = extract(wb)
+    assert data is not None
+    keys = StudyKey(KEY_TEXT).pseudonymiser()
+    pseudonymise(data, keys)
+    kept = keys.record(data.workbook_id, shared.id)
+    for table in ("episode_people", "hypotheses"):
+        columns = data.tables[table]
+        assert columns["person_id"] == [kept, None, None], table
+        assert columns["relationship"] == ["friend", None, None], table
+    # every table with a person reference is covered by the rule
+    assert {t.name for t in TABLES if t.by_role("person")} == {"episode_people", "hypotheses"}
+    assert all(t.by_role("relationship") for t in TABLES if t.by_role("person"))
