@@ -13,7 +13,10 @@ in the workbook). Then, in order:
    IP addresses, file paths, long codes, dates, phone numbers, postcodes, years and long
    numbers become type tokens (``[email]``, ``[date]`` ...), then names from the people
    register (and their obvious variants) become the relationship in brackets (``[partner]``);
-4. rare values: :func:`custom_terms` lists a participant's own words; once every participant
+4. own words: :func:`scrub_own_words` scrubs a participant's own words (custom emotions and
+   techniques) with the same scrubber and register, in both free-text modes, before the
+   k-rule counts them ("texting Zebedee" becomes "texting [friend]");
+5. rare values: :func:`custom_terms` lists a participant's own words; once every participant
    is read, :func:`rare_terms` finds those used by fewer than k participants and
    :func:`generalise` turns them into "other".
 
@@ -49,6 +52,7 @@ __all__ = [
     "pseudonymise",
     "rare_terms",
     "scrub_free_text",
+    "scrub_own_words",
     "shift_time",
 ]
 
@@ -332,7 +336,26 @@ def free_text_step(mode: FreeText) -> Callable[[ParticipantData], ParticipantDat
     raise ValueError(f"free text must be 'none' or 'scrubbed' (got {mode!r})")
 
 
-# --- 4. rare values --------------------------------------------------------------------------
+def scrub_own_words(data: ParticipantData) -> ParticipantData:
+    """Scrub the participant's own words (custom emotions and techniques) with their people
+    register, whatever the free-text mode: a name in an own word ("texting Zebedee") becomes
+    the relationship before the k-rule counts own words, so no name reaches a term column,
+    its Parquet statistics or the codebook's allowed values."""
+    scrub: Scrubber | None = None
+    for spec, columns in _specs(data):
+        for col in spec.by_role("term"):
+            values, own = columns[col.name], columns["custom"]
+            if not any(own):
+                continue
+            if scrub is None:
+                scrub = Scrubber(data.names)
+            columns[col.name] = [
+                scrub(v) if custom else v for v, custom in zip(values, own, strict=True)
+            ]
+    return data
+
+
+# --- 5. rare values --------------------------------------------------------------------------
 
 
 def term_columns() -> list[tuple[str, str]]:

@@ -320,3 +320,59 @@ def test_people_not_shared_for_research_are_left_out_of_every_reference(tmp_path
     # every table with a person reference is covered by the rule
     assert {t.name for t in TABLES if t.by_role("person")} == {"episode_people", "hypotheses"}
     assert all(t.by_role("relationship") for t in TABLES if t.by_role("person"))
+
+
+@pytest.mark.parametrize("free_text", ["none", "scrubbed"])
+def test_own_words_lose_register_names_before_the_k_rule(
+    tmp_path: Path, free_text: str, study_key: StudyKey
+) -> None:
+    """Six participants (k = 5), all with Zebedee in their register, use the own technique
+    "texting Zebedee": the name reaches neither the column, its Parquet statistics nor the
+    codebook, in either free-text mode; the scrubbed own word is kept by the k-rule."""
+    import json
+    from datetime import UTC, datetime
+
+    import pyarrow.parquet as pq
+    from research_helpers import R, consent, episode
+
+    from heron_research.records import Person
+    from heron_research.research.dataset import DatasetWriter
+    from heron_research.research.task import TaskSettings, process_source
+
+    paths = []
+    for n in range(6):
+        friend = Person(alias="Zebedee", relationship="friend", sharing=R)
+        records = [
+            consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+            friend,
+            episode(
+                datetime(2025, 3, 3, 8, 15, tzinfo=UTC),
+                people=[friend.id],
+                self_management=[
+                    {"technique": "texting Zebedee", "skill": "expression", "intensity_after": 3}
+                ],
+                emotions=[{"emotion": "Zebedee's sulk", "intensity": 4}],
+            ),
+        ]
+        paths.append(build_workbook(tmp_path / f"z{n}.heron", records))
+    settings = TaskSettings(study_key.pseudonymiser(), free_text, AS_OF)  # type: ignore[arg-type]
+    out = tmp_path / "ds"
+    with DatasetWriter(out, study_key, free_text=free_text, k=5) as writer:  # type: ignore[arg-type]
+        for i, path in enumerate(paths):
+            writer.add(process_source(str(path), i, settings))
+        writer.finish()
+    techniques = pq.read_table(out / "episode_self_management.parquet")["technique"]
+    assert techniques.to_pylist() == ["texting [friend]"] * 6
+    emotions = pq.read_table(out / "episode_emotions.parquet")["emotion"]
+    assert emotions.to_pylist() == ["[friend] sulk"] * 6
+    for name in ("episode_self_management", "episode_emotions"):
+        meta = pq.ParquetFile(out / f"{name}.parquet").metadata
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                stats = meta.row_group(g).column(c).statistics
+                if stats is not None and stats.has_min_max:
+                    assert "zebedee" not in f"{stats.min!r}{stats.max!r}".casefold(), name
+    codebook = (out / "datapackage.json").read_text(encoding="utf-8")
+    assert "zebedee" not in codebook.casefold()
+    assert "texting [friend]" in json.loads(codebook)["resources"].__repr__()
+    assert b"zebedee" not in b"".join(p.read_bytes() for p in out.iterdir()).lower()
