@@ -258,10 +258,13 @@ def name_variants(name: str) -> set[str]:
         found.update(w for w in words if len(w) > 1 and w[:1].isupper())
     # hyphenated names: "Marguerite-Anne" is also written "Marguerite Anne",
     # "MargueriteAnne", and each part of at least 3 letters alone
-    parts = [p for p in re.split(r"[\s\-‐‑–]+", name.rstrip(".")) if p]
-    if len(parts) > 1 and any(d in name for d in "-‐‑–"):
-        found.update({" ".join(parts), "-".join(parts), "".join(parts)})
-        found.update(p for p in parts if len(p.strip(".,")) >= 3)
+    # (the whole name, and each hyphenated word of a longer name: "Marguerite-Anne Smith"
+    # is also "MargueriteAnne")
+    for whole in {name.rstrip("."), *(w for w in words if any(d in w for d in "-‐‑–"))}:
+        parts = [p for p in re.split(r"[\s\-‐‑–]+", whole) if p]
+        if len(parts) > 1 and any(d in whole for d in "-‐‑–"):
+            found.update({" ".join(parts), "-".join(parts), "".join(parts)})
+            found.update(p for p in parts if len(p.strip(".,")) >= 3)
     found |= {_folded(v) for v in found}
     return {v for v in found if v.strip()}
 

@@ -376,3 +376,9 @@ def test_own_words_lose_register_names_before_the_k_rule(
     assert "zebedee" not in codebook.casefold()
     assert "texting [friend]" in json.loads(codebook)["resources"].__repr__()
     assert b"zebedee" not in b"".join(p.read_bytes() for p in out.iterdir()).lower()
+
+
+def test_a_hyphenated_first_name_of_a_full_name_is_scrubbed_in_every_spelling() -> None:
+    scrub = Scrubber([("Marguerite-Anne Featherstonehaugh", "friend")])
+    for text in ("MargueriteAnne", "Marguerite Anne", "Marguerite-Anne", "Featherstonehaugh's"):
+        assert scrub(f"met {text} today") == "met [friend] today", text
