@@ -113,9 +113,10 @@ def pseudonymise(data: ParticipantData, keys: Pseudonymiser) -> ParticipantData:
     people = data.visible_people
     for spec, columns in _specs(data):
         n = data.rows(spec.name)
+        persons = spec.by_role("person")
         hidden = [
             i
-            for col in spec.by_role("person")
+            for col in persons
             for i, v in enumerate(columns[col.name])
             if v is not None and v not in people
         ]
@@ -124,7 +125,7 @@ def pseudonymise(data: ParticipantData, keys: Pseudonymiser) -> ParticipantData:
                 columns[col.name] = [participant] * n
             elif col.role == "id":
                 columns[col.name] = [rekey(v) for v in columns[col.name]]
-            elif col.role == "person":
+            elif col in persons:
                 columns[col.name] = [rekey(v) if v in people else None for v in columns[col.name]]
             elif col.role == "relationship" and hidden:
                 values = columns[col.name]
