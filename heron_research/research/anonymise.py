@@ -5,14 +5,18 @@ A participant's research-visible records are first extracted into :class:`Partic
 in the workbook). Then, in order:
 
 1. :func:`pseudonymise`: the participant id and every record id re-keyed with the study key;
-   references to records that are not in the dataset emptied;
+   references to records that are not in the dataset emptied, and references to people the
+   research audience may not see emptied with their relationship (the same rule);
 2. :func:`shift_time`: calendar dates become the day index since the participant's first
    record, the weekday, and the part of the day; no date leaves;
 3. :func:`drop_free_text` (the default) or :func:`scrub_free_text`: e-mail addresses, URLs,
    IP addresses, file paths, long codes, dates, phone numbers, postcodes, years and long
    numbers become type tokens (``[email]``, ``[date]`` ...), then names from the people
    register (and their obvious variants) become the relationship in brackets (``[partner]``);
-4. rare values: :func:`custom_terms` lists a participant's own words; once every participant
+4. own words: :func:`scrub_own_words` scrubs a participant's own words (custom emotions and
+   techniques) with the same scrubber and register, in both free-text modes, before the
+   k-rule counts them ("texting Zebedee" becomes "texting [friend]");
+5. rare values: :func:`custom_terms` lists a participant's own words; once every participant
    is read, :func:`rare_terms` finds those used by fewer than k participants and
    :func:`generalise` turns them into "other".
 
@@ -48,6 +52,7 @@ __all__ = [
     "pseudonymise",
     "rare_terms",
     "scrub_free_text",
+    "scrub_own_words",
     "shift_time",
 ]
 
@@ -65,6 +70,9 @@ class ParticipantData:
     names: list[tuple[str, str]] = field(default_factory=list)
     #: ids of the records that are in the dataset (references to others are emptied)
     exported_ids: frozenset[str] = frozenset()
+    #: ids of the people register's entries the research audience may see (under the same
+    #: rule as the records): a reference to anyone else is emptied, with its relationship
+    visible_people: frozenset[str] = frozenset()
     participant_id: str | None = None
     days_observed: int = 0
     #: the newest save among the records read (UTC): of two copies of one workbook, the
@@ -87,7 +95,8 @@ def _specs(data: ParticipantData) -> Iterable[tuple[Table, Columns]]:
 
 
 def pseudonymise(data: ParticipantData, keys: Pseudonymiser) -> ParticipantData:
-    """Re-key the participant and every id; empty references to records not in the dataset."""
+    """Re-key the participant and every id; empty references to records not in the dataset,
+    and references to people not visible to research together with their relationship."""
     wid = data.workbook_id
     data.participant_id = participant = keys.participant(wid)
     cache: dict[str, str] = {}
@@ -101,13 +110,27 @@ def pseudonymise(data: ParticipantData, keys: Pseudonymiser) -> ParticipantData:
         return found
 
     exported = data.exported_ids
+    people = data.visible_people
     for spec, columns in _specs(data):
         n = data.rows(spec.name)
+        persons = spec.by_role("person")
+        hidden = [
+            i
+            for col in persons
+            for i, v in enumerate(columns[col.name])
+            if v is not None and v not in people
+        ]
         for col in spec.columns:
             if col.role == "participant":
                 columns[col.name] = [participant] * n
-            elif col.role in ("id", "person"):
+            elif col.role == "id":
                 columns[col.name] = [rekey(v) for v in columns[col.name]]
+            elif col in persons:
+                columns[col.name] = [rekey(v) if v in people else None for v in columns[col.name]]
+            elif col.role == "relationship" and hidden:
+                values = columns[col.name]
+                for i in hidden:
+                    values[i] = None
             elif col.role == "ref":
                 columns[col.name] = [rekey(v) if v in exported else None for v in columns[col.name]]
     return data
@@ -191,10 +214,19 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("postcode", r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"),  # UK
     ("postcode", r"\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"),  # Canada
     ("postcode", r"\b\d{4}\s?[A-Z]{2}\b"),  # Netherlands
+    # street addresses: a house number and capitalised words ending in a street word
+    # ("12 Acacia Avenue", "221B Baker Street"), and flats ("Flat 4", "Apt 12B", "flat 2a")
+    (
+        "address",
+        r"\b\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w'’-]*\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave"
+        r"|Lane|Ln|Close|Drive|Dr|Way|Crescent|Terrace|Place|Pl|Gardens|Hill|Grove|Court|Ct"
+        r"|Square|Sq|Mews|Row|Walk|Parade|Rise|View|Park|Green|Boulevard|Blvd)\b\.?",
+    ),
+    ("address", r"\b(?:[Ff]lat|FLAT|[Aa]partment|[Aa]pt|APT|[Uu]nit)\.?\s*\d{1,4}[A-Za-z]?\b"),
     ("year", r"\b(?:1[89]|20)\d{2}\b"),
     ("number", r"\d{5,}"),
 )
-_FLAGS = {"postcode": 0}  # postcodes are matched in capitals only
+_FLAGS = {"postcode": 0, "address": 0}  # matched as written (capitals count)
 
 
 def _compile_patterns() -> list[tuple[str, re.Pattern[str]]]:
@@ -225,6 +257,15 @@ def name_variants(name: str) -> set[str]:
     words = [w.strip(".,") for w in name.split()]
     if len(words) > 1:
         found.update(w for w in words if len(w) > 1 and w[:1].isupper())
+    # hyphenated names: "Marguerite-Anne" is also written "Marguerite Anne",
+    # "MargueriteAnne", and each part of at least 3 letters alone
+    # (the whole name, and each hyphenated word of a longer name: "Marguerite-Anne Smith"
+    # is also "MargueriteAnne")
+    for whole in {name.rstrip("."), *(w for w in words if any(d in w for d in "-‐‑–"))}:
+        parts = [p for p in re.split(r"[\s\-‐‑–]+", whole) if p]
+        if len(parts) > 1 and any(d in whole for d in "-‐‑–"):
+            found.update({" ".join(parts), "-".join(parts), "".join(parts)})
+            found.update(p for p in parts if len(p.strip(".,")) >= 3)
     found |= {_folded(v) for v in found}
     return {v for v in found if v.strip()}
 
@@ -299,7 +340,26 @@ def free_text_step(mode: FreeText) -> Callable[[ParticipantData], ParticipantDat
     raise ValueError(f"free text must be 'none' or 'scrubbed' (got {mode!r})")
 
 
-# --- 4. rare values --------------------------------------------------------------------------
+def scrub_own_words(data: ParticipantData) -> ParticipantData:
+    """Scrub the participant's own words (custom emotions and techniques) with their people
+    register, whatever the free-text mode: a name in an own word ("texting Zebedee") becomes
+    the relationship before the k-rule counts own words, so no name reaches a term column,
+    its Parquet statistics or the codebook's allowed values."""
+    scrub: Scrubber | None = None
+    for spec, columns in _specs(data):
+        for col in spec.by_role("term"):
+            values, own = columns[col.name], columns["custom"]
+            if not any(own):
+                continue
+            if scrub is None:
+                scrub = Scrubber(data.names)
+            columns[col.name] = [
+                scrub(v) if custom else v for v, custom in zip(values, own, strict=True)
+            ]
+    return data
+
+
+# --- 5. rare values --------------------------------------------------------------------------
 
 
 def term_columns() -> list[tuple[str, str]]:

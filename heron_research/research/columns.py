@@ -71,7 +71,17 @@ __all__ = [
 ]
 
 Role = Literal[
-    "participant", "id", "ref", "person", "day", "weekday", "part_of_day", "text", "term", "value"
+    "participant",
+    "id",
+    "ref",
+    "person",
+    "relationship",
+    "day",
+    "weekday",
+    "part_of_day",
+    "text",
+    "term",
+    "value",
 ]
 Kind = Literal["string", "integer", "number", "boolean"]
 

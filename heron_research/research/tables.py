@@ -163,7 +163,9 @@ def _relationship(getter: Getter) -> Column:
         "relationship",
         "string",
         "The person's relationship to the participant, from the participant's people register "
-        "('unknown' if the person is not in it). Names never leave the workbook.",
+        "('unknown' if the person is not in it; empty if the person is not shared for "
+        "research). Names never leave the workbook.",
+        role="relationship",
         get=getter,
         choices=(*allowed_values(Person, "relationship"), "unknown"),
     )
@@ -174,7 +176,8 @@ def _person(getter: Getter) -> Column:
         "person_id",
         "string",
         "The person (from the participant's people register), re-keyed with the study key: the "
-        "same person has the same id within a participant.",
+        "same person has the same id within a participant; empty if the person is not shared "
+        "for research.",
         role="person",
         get=getter,
     )

@@ -206,6 +206,9 @@ def extract(wb: Source, *, with_names: bool = False) -> tuple[ParticipantData | 
         tables=tables,
         names=_names(wb, people) if with_names else [],
         exported_ids=frozenset(row.id for row in rows),
+        visible_people=frozenset(
+            p.id for p in stored_rows(wb, [PERSON], Audience.RESEARCH, consent=decision.state)
+        ),
         last_saved=max(row.updated_at for row in (*rows, *people)),
     )
     return data, "included"
@@ -217,6 +220,7 @@ def anonymised(data: ParticipantData, settings: TaskSettings) -> ParticipantData
         lambda d: anonymise.pseudonymise(d, settings.keys),
         anonymise.shift_time,
         anonymise.free_text_step(settings.free_text),
+        anonymise.scrub_own_words,
         anonymise.participant_row,
     ]
     for step in steps:
@@ -260,8 +264,7 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
         fmt = sniff(file)
         with open_source(file, fmt, settings.as_of, settings.identities) as wb:
             workbook_id = wb.id
-            scrub = settings.free_text == "scrubbed" and not isinstance(wb, BundleReader)
-            data, code = extract(wb, with_names=scrub)
+            data, code = extract(wb, with_names=not isinstance(wb, BundleReader))
             if data is not None and isinstance(wb, BundleReader):
                 data.last_saved = wb.created_at  # the bundle stands for the workbook then
         if signature(file) != before:

@@ -54,6 +54,74 @@ BYTE_CANARIES = (
     "diary.txt",
     "canary-client",
 )
+# --- issue 15's forms: addresses, name spellings, own words, private people ------------------
+
+#: a hyphenated, an accented and a private register name (the private one is referred to by
+#: research records, and used in an own word)
+FORM_NAMES = ("Marguerite-Anne Featherstonehaugh", "Zoë Pennyfeather", "Bartholomew Quince")
+ADDRESSES = (
+    "12 Acacia Avenue",
+    "221B Baker Street",
+    "Flat 4, 7 Primrose Hill Road",
+    "48 Wisteria Lane",
+    "3 Laburnum Close",
+    "17 Juniper Crescent",
+    "5 Sycamore Mews",
+    "90 Hawthorn Terrace",
+    "Apartment 3",
+    "Apt 12B",
+    "flat 2a",
+    "Unit 9",
+)
+#: the names as written in free text: other spellings, parts, possessives, case, accents
+NAME_FORMS = (
+    "Marguerite Anne",
+    "MargueriteAnne",
+    "Marguerite",
+    "MARGUERITE's",
+    "Featherstonehaugh's",
+    "Zoe Pennyfeather",
+    "ZOË",
+    "pennyfeather",
+    "Bartholomew",
+    "Quince's",
+)
+#: own words naming someone in the register (a technique and an emotion)
+OWN_WORDS = ("texting Marguerite-Anne", "Bartholomew blues")
+#: looked for in every byte and value (each long enough not to occur by chance)
+FORM_CANARIES = (
+    "acacia",
+    "baker street",
+    "221b",
+    "primrose",
+    "wisteria",
+    "laburnum",
+    "juniper",
+    "sycamore",
+    "hawthorn",
+    "apartment 3",
+    "apt 12b",
+    "flat 2a",
+    "flat 4",
+    "unit 9",
+    "marguerite",
+    "featherstonehaugh",
+    "pennyfeather",
+    "zoë",
+    "bartholomew",
+    "quince",
+)
+#: looked for in decoded values with hex runs taken out
+FORM_WORD_CANARIES = (*FORM_CANARIES, "zoe", "margueriteanne")
+
+
+def forms_text() -> str:
+    """Free text with every address and name form above."""
+    return "; ".join(f"met {n} at {a}" for n, a in zip(NAME_FORMS, ADDRESSES, strict=False)) + (
+        f"; then {ADDRESSES[-2]} and {ADDRESSES[-1]}."
+    )
+
+
 #: pseudonyms, checksums and fingerprints: taken out before short canaries are looked for
 HEX = re.compile(r"\b[0-9a-f]{16,}\b")
 #: also not in any decoded value

@@ -24,6 +24,7 @@ from heron_research.research.anonymise import (
 )
 from heron_research.research.errors import StudyKeyError, StudyKeyExposedError
 from heron_research.research.keys import StudyKey, load_study_key
+from heron_research.research.tables import TABLES
 from heron_research.research.task import extract
 from heron_research.workbook import Workbook
 
@@ -254,3 +255,130 @@ def test_rare_own_words_become_other() -> None:
 def test_custom_terms_are_collected_once_per_participant(tmp_path: Path) -> None:
     data = _data(tmp_path, custom_emotion="Wobbly  Inside")
     assert custom_terms(data) == {"episode_emotions.emotion": frozenset({"wobbly inside"})}
+
+
+def test_hyphenated_names_are_scrubbed_in_every_spelling() -> None:
+    scrub = Scrubber([("Marguerite-Anne", "friend")])
+    for text in ("Marguerite-Anne", "Marguerite Anne", "MargueriteAnne", "Marguerite", "Anne"):
+        assert scrub(f"met {text} today") == "met [friend] today", text
+    assert scrub("MARGUERITE's idea") == "[friend] idea"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["12 Acacia Avenue", "221B Baker Street", "Flat 4, 7 Primrose Hill Road", "Apt 12B", "flat 2a"],
+)
+def test_street_addresses_become_tokens(text: str) -> None:
+    scrubbed = Scrubber([])(f"I live at {text} now")
+    assert scrubbed is not None and "[address]" in scrubbed
+    assert not re.search(r"\d|Acacia|Baker|Primrose", scrubbed), scrubbed
+
+
+def test_people_not_shared_for_research_are_left_out_of_every_reference(tmp_path: Path) -> None:
+    """A research record that refers to a person the research audience may not see (private
+    or practitioner-only) carries no id and no relationship for them: the visibility rule
+    that empties evidence pointing at a private episode. A person shared for research stays."""
+    from datetime import UTC, date, datetime
+
+    from research_helpers import P, R, X, consent, episode
+
+    from heron_research.records import Person, ProjectionHypothesis
+
+    shared = Person(alias="Rae", relationship="friend", sharing=R)
+    practitioner = Person(alias="Sam", relationship="manager", sharing=P)
+    private = Person(alias="Priya", relationship="partner", sharing=X)
+    t0 = datetime(2025, 3, 3, 8, 15, tzinfo=UTC)
+    records = [
+        consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+        shared,
+        practitioner,
+        private,
+        episode(t0, people=[shared.id, practitioner.id, private.id]),
+        *(
+            ProjectionHypothesis(
+                sharing=R,
+                opened_on=date(2025, 3, 6),
+                person_id=person.id,
+                reaction="fury",
+                echoes="my father",
+                unprocessed_emotion="grief",
+            )
+            for person in (shared, practitioner, private)
+        ),
+    ]
+    path = build_workbook(tmp_path / "w.heron", records)
+    with Workbook.open(path, readonly=True, clock=lambda: AS_OF) as wb:
+        data, _ = extract(wb)
+    assert data is not None
+    keys = StudyKey(KEY_TEXT).pseudonymiser()
+    pseudonymise(data, keys)
+    kept = keys.record(data.workbook_id, shared.id)
+    for table in ("episode_people", "hypotheses"):
+        columns = data.tables[table]
+        assert columns["person_id"] == [kept, None, None], table
+        assert columns["relationship"] == ["friend", None, None], table
+    # every table with a person reference is covered by the rule
+    assert {t.name for t in TABLES if t.by_role("person")} == {"episode_people", "hypotheses"}
+    assert all(t.by_role("relationship") for t in TABLES if t.by_role("person"))
+
+
+@pytest.mark.parametrize("free_text", ["none", "scrubbed"])
+def test_own_words_lose_register_names_before_the_k_rule(
+    tmp_path: Path, free_text: str, study_key: StudyKey
+) -> None:
+    """Six participants (k = 5), all with Zebedee in their register, use the own technique
+    "texting Zebedee": the name reaches neither the column, its Parquet statistics nor the
+    codebook, in either free-text mode; the scrubbed own word is kept by the k-rule."""
+    import json
+    from datetime import UTC, datetime
+
+    import pyarrow.parquet as pq
+    from research_helpers import R, consent, episode
+
+    from heron_research.records import Person
+    from heron_research.research.dataset import DatasetWriter
+    from heron_research.research.task import TaskSettings, process_source
+
+    paths = []
+    for n in range(6):
+        friend = Person(alias="Zebedee", relationship="friend", sharing=R)
+        records = [
+            consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+            friend,
+            episode(
+                datetime(2025, 3, 3, 8, 15, tzinfo=UTC),
+                people=[friend.id],
+                self_management=[
+                    {"technique": "texting Zebedee", "skill": "expression", "intensity_after": 3}
+                ],
+                emotions=[{"emotion": "Zebedee's sulk", "intensity": 4}],
+            ),
+        ]
+        paths.append(build_workbook(tmp_path / f"z{n}.heron", records))
+    settings = TaskSettings(study_key.pseudonymiser(), free_text, AS_OF)  # type: ignore[arg-type]
+    out = tmp_path / "ds"
+    with DatasetWriter(out, study_key, free_text=free_text, k=5) as writer:  # type: ignore[arg-type]
+        for i, path in enumerate(paths):
+            writer.add(process_source(str(path), i, settings))
+        writer.finish()
+    techniques = pq.read_table(out / "episode_self_management.parquet")["technique"]
+    assert techniques.to_pylist() == ["texting [friend]"] * 6
+    emotions = pq.read_table(out / "episode_emotions.parquet")["emotion"]
+    assert emotions.to_pylist() == ["[friend] sulk"] * 6
+    for name in ("episode_self_management", "episode_emotions"):
+        meta = pq.ParquetFile(out / f"{name}.parquet").metadata
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                stats = meta.row_group(g).column(c).statistics
+                if stats is not None and stats.has_min_max:
+                    assert "zebedee" not in f"{stats.min!r}{stats.max!r}".casefold(), name
+    codebook = (out / "datapackage.json").read_text(encoding="utf-8")
+    assert "zebedee" not in codebook.casefold()
+    assert "texting [friend]" in json.loads(codebook)["resources"].__repr__()
+    assert b"zebedee" not in b"".join(p.read_bytes() for p in out.iterdir()).lower()
+
+
+def test_a_hyphenated_first_name_of_a_full_name_is_scrubbed_in_every_spelling() -> None:
+    scrub = Scrubber([("Marguerite-Anne Featherstonehaugh", "friend")])
+    for text in ("MargueriteAnne", "Marguerite Anne", "Marguerite-Anne", "Featherstonehaugh's"):
+        assert scrub(f"met {text} today") == "met [friend] today", text

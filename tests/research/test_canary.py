@@ -109,3 +109,91 @@ def test_no_canary_in_any_output_byte(
             assert token in notes[0], token
     else:
         assert "notes" not in episodes[0]
+
+
+@pytest.mark.parametrize("free_text", ["none", "scrubbed"])
+def test_no_address_name_form_own_word_or_private_person_reaches_the_dataset(
+    tmp_path: Path, scheduler: str, free_text: str
+) -> None:
+    """Issue 15's forms: street addresses, every spelling of a registered name (hyphen,
+    joined, parts, possessives, case, accents), own words naming someone (used by 6
+    participants, k = 5), and the keyed ids of people not shared for research."""
+    from datetime import UTC, date, datetime
+
+    from canaries import (
+        FORM_CANARIES,
+        FORM_NAMES,
+        FORM_WORD_CANARIES,
+        OWN_WORDS,
+        forms_text,
+    )
+    from research_helpers import P, R, X, consent, episode
+
+    from heron_research.records import Person, ProjectionHypothesis
+    from heron_research.workbook import Workbook
+
+    key = StudyKey(KEY_TEXT)
+    keys = key.pseudonymiser()
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    private_ids: list[str] = []
+    kept_ids: list[str] = []
+    for n in range(6):
+        shared = Person(alias=FORM_NAMES[0], relationship="friend", sharing=R)
+        practitioner = Person(alias=FORM_NAMES[1], relationship="sibling", sharing=P)
+        private = Person(alias=FORM_NAMES[2], relationship="partner", sharing=X)
+        people = [shared.id, practitioner.id, private.id]
+        records = [
+            consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+            shared,
+            practitioner,
+            private,
+            episode(
+                datetime(2025, 3, 3, 8, 15, tzinfo=UTC),
+                situation=forms_text(),
+                notes=forms_text(),
+                people=people,
+                emotions=[{"emotion": OWN_WORDS[1], "intensity": 4}],
+                self_management=[
+                    {"technique": OWN_WORDS[0], "skill": "expression", "intensity_after": 2}
+                ],
+            ),
+            *(
+                ProjectionHypothesis(
+                    sharing=R,
+                    opened_on=date(2025, 3, 6),
+                    person_id=person,
+                    reaction=forms_text(),
+                    echoes="an old story",
+                    unprocessed_emotion="grief",
+                )
+                for person in people
+            ),
+        ]
+        path = build_workbook(folder / f"forms-{n}.heron", records)
+        with Workbook.open(path, readonly=True) as wb:
+            private_ids += [keys.record(wb.id, practitioner.id), keys.record(wb.id, private.id)]
+            kept_ids.append(keys.record(wb.id, shared.id))
+    out = tmp_path / f"dataset-{free_text}"
+    report = run_batch(
+        [folder], out, key=key, free_text=free_text, k=5, scheduler=scheduler, as_of=AS_OF
+    )
+    assert report.counts == {"inputs": 6, "included": 6, "excluded": 0, "erred": 0}
+    canaries = Canaries.of(anywhere=[*FORM_CANARIES, *private_ids], in_words=FORM_WORD_CANARIES)
+    assert len(canaries) >= 20 + len(private_ids)
+    scan = scan_dataset(out, canaries)
+    assert scan.hits == [], f"{len(scan.hits)} hits of {len(canaries)} canaries: {scan.hits[:10]}"
+    # not vacuous: the forms are in the inputs, and what is kept is there, as tokens
+    planted = scan_file(folder / "forms-0.heron", Canaries.of(anywhere=FORM_CANARIES)).hits
+    assert {h.canary for h in planted if h.where == "bytes"} == set(FORM_CANARIES)
+    techniques = pq.read_table(out / "episode_self_management.parquet")["technique"]
+    assert set(techniques.to_pylist()) == {"texting [friend]"}
+    emotions = pq.read_table(out / "episode_emotions.parquet")["emotion"]
+    assert set(emotions.to_pylist()) == {"[partner] blues"}
+    hypotheses = pq.read_table(out / "hypotheses.parquet").to_pylist()
+    assert sorted(h["person_id"] for h in hypotheses if h["person_id"]) == sorted(kept_ids)
+    assert {h["relationship"] for h in hypotheses} == {"friend", None}
+    if free_text == "scrubbed":
+        notes = pq.read_table(out / "episodes.parquet")["notes"].to_pylist()
+        assert notes[0].count("[address]") == 13, notes[0]  # "Flat 4, 7 ..." gives two
+        assert notes[0].count("[friend]") == 5 and notes[0].count("[sibling]") == 3, notes[0]
