@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,16 +52,36 @@ def _corrupt(path: Path) -> None:
 
 
 class _Lock:
-    """Another program holding an exclusive lock on a workbook while the batch runs."""
+    """Another program holding an exclusive lock on a workbook while the batch runs (in its
+    own process: POSIX locks are per process, and the batch reads without taking a lock)."""
+
+    _CODE = (
+        "import sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('PRAGMA locking_mode = EXCLUSIVE')\n"
+        "db.execute('BEGIN EXCLUSIVE')\n"
+        "db.execute('SELECT count(*) FROM sqlite_master').fetchone()\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.read()\n"
+        "db.execute('ROLLBACK')\n"
+    )
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA locking_mode = EXCLUSIVE")
-        self.db.execute("BEGIN EXCLUSIVE")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", self._CODE, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "locked"
 
     def release(self) -> None:
-        self.db.execute("ROLLBACK")
-        self.db.close()
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 def test_bad_files_are_reported_and_the_rest_processed(
