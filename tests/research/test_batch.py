@@ -181,3 +181,42 @@ def test_cli_batch(
     _, stderr = capsys.readouterr()
     assert ended.value.code == 1
     assert "already exists" in stderr
+
+
+def test_read_only_input_folder_is_left_exactly_as_it_was(
+    tmp_path: Path,
+    inputs: Path,
+    scheduler: str,
+    key_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nothing is created beside a workbook (no -wal, no -shm), not a byte or a modification
+    time changes, a read-only folder is fine; files skipped by name are counted and printed;
+    progress is printed as plain lines off a terminal, and no traceback."""
+
+    def listing() -> dict[str, tuple[str, int]]:
+        return {
+            str(p.relative_to(inputs)): (sha256(p), p.stat().st_mtime_ns)
+            for p in sorted(inputs.rglob("*"))
+            if p.is_file()
+        }
+
+    before = listing()
+    os.chmod(inputs, 0o555)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            args = ["batch", str(inputs), "--key-file", str(key_file)]
+            main([*args, "--out", str(tmp_path / "ds"), "--scheduler", scheduler])
+    finally:
+        os.chmod(inputs, 0o755)
+    stdout, stderr = capsys.readouterr()
+    assert ended.value.code == 0, stderr
+    assert listing() == before
+    assert not [p for p in inputs.iterdir() if p.name.endswith(("-wal", "-shm"))]
+    assert "included 4" in stdout
+    assert "Skipped by name: 1 files" in stdout and "readme.txt" in stdout
+    manifest = (tmp_path / "ds" / "manifest.json").read_text()
+    assert '"skipped_by_name": {\n    "count": 1,' in manifest
+    assert "Cluster: starting" in stderr and "Cluster: ready" in stderr
+    assert "Inputs: 5/5 (100%)" in stderr and "Writing the dataset:" in stderr
+    assert "Traceback" not in stderr
