@@ -428,7 +428,7 @@ class _WorkerWatch:
 
         self._client = client
         self._timeout = timeout
-        self._clock = time.monotonic
+        self._monotonic = time.monotonic
         self._since: float | None = None
 
     def seen_work(self) -> None:
@@ -439,7 +439,7 @@ class _WorkerWatch:
         if workers:
             self._since = None
             return
-        now = self._clock()
+        now = self._monotonic()
         if self._since is None:
             self._since = now
         elif now - self._since > self._timeout:
