@@ -294,19 +294,37 @@ def _start(
 
 @contextmanager
 def _quiet_dask_logs() -> Iterator[None]:
-    """Keep Dask's (and its network library's) log messages off stderr while the batch runs:
-    a worker's missed heartbeat or a closed connection is logged with a traceback, which
-    says nothing to a researcher whose batch succeeded. What goes wrong is raised instead."""
+    """Keep Dask's (and its network library's) log messages off stderr while the batch runs,
+    the cluster's and the client's shutdown included: a worker's missed heartbeat or a
+    closed connection is logged with a traceback, which says nothing to a researcher whose
+    batch succeeded. What goes wrong is raised instead.
+
+    Dask gives some child loggers (``distributed.client``...) levels and stderr handlers of
+    their own, so every existing logger of these families is disabled, and the top ones'
+    level keeps quiet any logger made meanwhile. Dask sets its loggers up as it is first
+    imported, so it is imported here first."""
+    import distributed  # noqa: F401  (its logging set up now, not under the quiet levels)
+
     names = ("distributed", "tornado", "bokeh")
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
+    tops = [logging.getLogger(name) for name in names]
+    family = [
+        logger
+        for name, logger in list(logging.root.manager.loggerDict.items())
+        if isinstance(logger, logging.Logger) and name.startswith(tuple(f"{n}." for n in names))
+    ]
+    levels = [logger.level for logger in tops]
+    disabled = [(logger, logger.disabled) for logger in [*tops, *family]]
+    for logger in tops:
         logger.setLevel(logging.CRITICAL + 1)
+    for logger, _ in disabled:
+        logger.disabled = True
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
+        for logger, level in zip(tops, levels, strict=True):
             logger.setLevel(level)
+        for logger, was in disabled:
+            logger.disabled = was
 
 
 def chunk_size(n_inputs: int, threads: int) -> int:
