@@ -12,6 +12,10 @@ SIGKILL:
   with one line saying no worker was left, nothing at ``--out``, within a generous bound
   (a hang would fail it).
 
+Neither the failed runs nor a successful one on the same cluster may show a traceback or
+a Dask log line on stderr (the client's close included). Before Dask was imported ahead of
+quietening its loggers, the scheduler case showed ``distributed.client`` tracebacks.
+
 The inputs are copies of one small workbook, enough of them (one single-threaded worker
 reads them in order) that the batch is far from its end when the kill lands.
 """
@@ -276,3 +280,22 @@ def test_every_worker_killed_mid_batch_exits_1_after_the_timeout(
     assert isinstance(scheduler, subprocess.Popen)
     assert scheduler.poll() is None  # the scheduler was alive throughout
     assert list(outs.iterdir()) == []
+
+
+def test_a_successful_batch_on_the_cluster_writes_no_traceback(
+    inputs: Path, cluster: dict[str, object], tmp_path: Path, key_file: Path
+) -> None:
+    """The whole run, the client's close included, as the researcher's stderr shows it (a
+    process of its own: Dask's log handlers write to the real stderr, which capsys misses)."""
+    out = tmp_path / "dataset"
+    batch = _batch(inputs, out, key_file, "--scheduler", str(cluster["address"]))
+    try:
+        lines = _Lines(batch)
+        code = batch.wait(timeout=600)
+        seen = "".join(lines.rest())
+    finally:
+        _stop(batch)
+    assert code == 0, seen
+    assert f"Inputs: {COPIES:,}/{COPIES:,} (100%)" in seen
+    assert "Traceback" not in seen and "distributed." not in seen, seen
+    assert json.loads((out / "manifest.json").read_text())["counts"]["inputs"] == COPIES
