@@ -321,6 +321,14 @@ class _Progress:
     show_default=True,
     help="Own words used by fewer participants become 'other'.",
 )
+@click.option(
+    "--lost-workers-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop (exit 1) when the cluster has had no worker for this long.",
+)
 def batch(
     inputs: tuple[Path, ...],
     out: Path,
@@ -330,31 +338,25 @@ def batch(
     workers: int | None,
     free_text: str,
     k: int,
+    lost_workers_timeout: float,
 ) -> None:
     """Anonymise consented workbooks (files, JSON exports, research bundles or folders of
     them) into a research dataset.
 
     Only workbooks whose research consent is in force, and in them only entries shared for
-    research, are used. Each input is opened read-only; one that cannot be read is listed
-    and the batch goes on. Writes Parquet tables, datapackage.json and manifest.json.
+    research, are used. Each input is read as it is, with nothing written beside it; one
+    that cannot be read is listed and the batch goes on. Writes Parquet tables,
+    datapackage.json and manifest.json, or, if the Dask cluster is lost, nothing (exit 1).
     """
-    from contextlib import ExitStack
-
-    from heron_research.research import BatchProgress, load_identities, load_study_key, run_batch
+    from heron_research.research import load_identities, load_study_key, run_batch
+    from heron_research.research.progress import ProgressPrinter
 
     if scheduler and workers:
         raise click.UsageError("use --scheduler or --workers, not both")
     key = load_study_key(key_file)
     identities = load_identities(identity_files)
-    with ExitStack() as stack:
-        bars: list[click.progressbar[int]] = []
-
-        def progress(p: BatchProgress) -> None:
-            if not bars:
-                bar = click.progressbar(length=p.total, label="Workbooks", file=sys.stderr)
-                bars.append(stack.enter_context(bar))
-            bars[0].update(1)
-
+    shown = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty())
+    try:
         report = run_batch(
             inputs,
             out,
@@ -364,8 +366,12 @@ def batch(
             k=k,
             scheduler=scheduler,
             workers=workers,
-            on_progress=progress,
+            on_progress=shown.progress,
+            on_stage=shown.stage,
+            lost_workers_timeout=lost_workers_timeout,
         )
+    finally:
+        shown.close()
     for line in report.lines():
         click.echo(line)
 

@@ -27,7 +27,8 @@ that this tree is the classes' real tree, names, parents and builtins, both ways
     │   ├── StudyKeyError (ValueError)      a missing or weak study key
     │   │   └── StudyKeyExposedError (PermissionError)  the key file is readable by others
     │   ├── NoInputsError (FileNotFoundError)  nothing to read where the inputs were named
-    │   └── DatasetExistsError (FileExistsError)  the output folder is not empty
+    │   ├── DatasetExistsError (FileExistsError)  the output folder is not empty
+    │   └── ClusterLostError (ConnectionError)  the Dask scheduler, or every worker, was lost
     ├── DemoStoryError (ValueError)         a mistake in the demo story files; names file and entry
     ├── LabError                            JupyterLab could not be started (safely)
     └── ExchangeError                          keys and share bundles between people
@@ -73,6 +74,7 @@ __all__ = [
     "BundleWorkbookError",
     "ChangedWhileReading",
     "ChartError",
+    "ClusterLostError",
     "DatasetExistsError",
     "DemoStoryError",
     "ExchangeError",
@@ -298,6 +300,11 @@ class NoInputsError(ResearchError, FileNotFoundError):
 
 class DatasetExistsError(ResearchError, FileExistsError):
     """The output folder already exists and is not empty."""
+
+
+class ClusterLostError(ResearchError, ConnectionError):
+    """The batch lost its Dask cluster: the scheduler, or every worker for longer than the
+    batch's timeout. Nothing was written at the output folder; run the batch again."""
 
 
 class ChangedWhileReading(Exception):

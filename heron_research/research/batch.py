@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,21 +30,36 @@ from typing import TYPE_CHECKING, Any
 from heron_research.research.anonymise import FreeText
 from heron_research.research.bundles import StudyIdentities
 from heron_research.research.dataset import DatasetWriter
-from heron_research.research.errors import NoInputsError, ResearchError
+from heron_research.research.errors import ClusterLostError, NoInputsError, ResearchError
 from heron_research.research.gate import EXCLUSION_REASONS
 from heron_research.research.keys import StudyKey
-from heron_research.research.sources import find_inputs
+from heron_research.research.sources import list_inputs
+from heron_research.research.tables import TABLES
 from heron_research.research.task import SourceResult, TaskSettings, process_sources
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["BatchProgress", "BatchReport", "Problem", "dask_client", "run_batch"]
+__all__ = [
+    "LOST_WORKERS_TIMEOUT_S",
+    "BatchProgress",
+    "BatchReport",
+    "BatchStage",
+    "Problem",
+    "dask_client",
+    "run_batch",
+]
 
 #: tasks in flight per worker thread: enough to keep workers busy, few enough to stay small
 IN_FLIGHT_PER_THREAD = 3
 #: most inputs per task: several per task spread Dask's own cost (scheduling, messages)
 MAX_CHUNK = 16
+#: how long a batch waits with no Dask worker at all before it gives up (seconds)
+LOST_WORKERS_TIMEOUT_S = 60.0
+#: files skipped by name that the summary names (the rest are counted)
+SKIPPED_SHOWN = 10
+#: how often the batch looks at its cluster while no result arrives (seconds)
+WATCH_TICK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,17 @@ class BatchProgress:
     included: int
     excluded: int
     erred: int
+
+
+@dataclass(frozen=True)
+class BatchStage:
+    """A step of the batch around the per-input work (passed to the stage callback):
+    ``cluster`` (``done`` of ``total`` workers ready; a remote cluster counts as one) and
+    ``write`` (``done`` of ``total`` dataset files written)."""
+
+    stage: str
+    done: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,8 @@ class BatchReport:
     out: Path
     manifest: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
+    #: files in the input folders skipped by name (for the terminal; the manifest counts them)
+    skipped: list[Path] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -95,6 +123,13 @@ class BatchReport:
         ]
         for p in self.problems:
             lines.append(f"  {p.status}: {p.path}: {p.reason}")
+        if self.skipped:
+            lines.append(
+                f"Skipped by name: {len(self.skipped):,} files (not *.heron, *.json or *.age)"
+            )
+            lines.extend(f"  skipped: {path}" for path in self.skipped[:SKIPPED_SHOWN])
+            if len(self.skipped) > SKIPPED_SHOWN:
+                lines.append(f"  ... and {len(self.skipped) - SKIPPED_SHOWN:,} more")
         return lines
 
 
@@ -129,7 +164,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             dashboard_address=None,
             # no dashboard; the scheduler's small HTTP server on any free local port
             scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,
         ) as cluster,
         # results straight from the workers, not relayed (and re-serialised) by the scheduler
         Client(cluster, set_as_default=False, direct_to_workers=True) as client,
@@ -153,37 +188,56 @@ def run_batch(
     workers: int | None = None,
     client: Client | None = None,
     on_progress: Callable[[BatchProgress], None] | None = None,
+    on_stage: Callable[[BatchStage], None] | None = None,
     as_of: datetime | None = None,
+    lost_workers_timeout: float = LOST_WORKERS_TIMEOUT_S,
 ) -> BatchReport:
     """Anonymise every consented workbook in ``inputs`` into the dataset folder ``out``.
 
     ``inputs`` are workbooks, exports, research bundles (opened with ``identities``, see
     :func:`~heron_research.research.bundles.load_identities`) or folders of them.
     ``client`` runs on an existing Dask client; otherwise ``scheduler`` (an address such as
-    ``tcp://host:8786``) or a new local cluster of ``workers`` processes. Consent is judged
-    as of ``as_of`` (default: now). Raises :class:`~heron_research.errors.ResearchError` for
-    problems that stop the batch before it starts (no inputs, ``out`` not empty); an input
-    that cannot be read is recorded as erred and the batch goes on.
+    ``tcp://host:8786``) or a new local cluster of ``workers`` processes, started while the
+    inputs are listed. Consent is judged as of ``as_of`` (default: now). ``on_progress`` is
+    called after each input, ``on_stage`` as the cluster starts and as the dataset's files
+    are written. Dask's own log messages are kept off stderr while the batch runs.
+
+    Raises :class:`~heron_research.errors.ResearchError` for problems that stop the batch
+    before it starts (no inputs, ``out`` not empty), and
+    :class:`~heron_research.errors.ClusterLostError` when the scheduler is lost, or every
+    worker for longer than ``lost_workers_timeout`` seconds; either way nothing is left at
+    ``out`` (the dataset is built in a private folder beside it and moved into place at
+    the end), so the same command can be run again. An input that cannot be read is
+    recorded as erred and the batch goes on. Inputs are left as they were: nothing is
+    written or created beside them.
     """
     if free_text not in ("none", "scrubbed"):
         raise ValueError(f"free_text must be 'none' or 'scrubbed' (got {free_text!r})")
-    try:
-        paths = find_inputs(inputs)
-    except PermissionError as exc:
-        raise NoInputsError(f"cannot read {exc.filename}: {exc.strerror}") from None
     settings = TaskSettings(
         key.pseudonymiser(), free_text, as_of or datetime.now(UTC), identities or StudyIdentities()
     )
+    stage = on_stage or (lambda _: None)
     problems: list[Problem] = []
     try:
-        with DatasetWriter(Path(out), key, free_text=free_text, k=k) as writer:
-            if client is not None:
-                _run(client, paths, settings, writer, problems, on_progress)
-            else:
-                with dask_client(scheduler, workers) as own:
-                    _run(own, paths, settings, writer, problems, on_progress)
-            manifest = writer.finish()
+        with (
+            _quiet_dask_logs(),
+            ExitStack() as cluster,
+            DatasetWriter(Path(out), key, free_text=free_text, k=k) as writer,
+        ):
+            starting = None if client is not None else _start(cluster, scheduler, workers, stage)
+            try:
+                listed = list_inputs(inputs)
+            except PermissionError as exc:
+                raise NoInputsError(f"cannot read {exc.filename}: {exc.strerror}") from None
+            paths = listed.files
+            writer.skipped_by_name = len(listed.skipped)
+            own = client if starting is None else starting()
+            _run(own, paths, settings, writer, problems, on_progress, lost_workers_timeout)
+            stage(BatchStage("write", 0, len(TABLES) + 2))
+            manifest = writer.finish(lambda done, total: stage(BatchStage("write", done, total)))
     except OSError as exc:  # the output side: disk full, permissions, a vanished folder
+        if isinstance(exc, ResearchError):
+            raise
         where = exc.filename or out
         raise ResearchError(
             f"cannot write the dataset ({where}: {exc.strerror or exc}); nothing was left "
@@ -194,7 +248,83 @@ def run_batch(
             Problem(paths[index], "excluded", "duplicate", EXCLUSION_REASONS["duplicate"], "")
         )
     problems.sort(key=lambda p: (p.status, str(p.path)))
-    return BatchReport(Path(out), manifest, problems)
+    return BatchReport(Path(out), manifest, problems, listed.skipped)
+
+
+def _start(
+    stack: ExitStack,
+    scheduler: str | None,
+    workers: int | None,
+    stage: Callable[[BatchStage], None],
+) -> Callable[[], Client]:
+    """Start (or connect to) the cluster in a thread; the returned call waits for it. The
+    cluster is shut down when ``stack`` closes, whatever happened meanwhile."""
+    import threading
+
+    wanted = 1 if scheduler is not None else workers or os.cpu_count() or 1
+    stage(BatchStage("cluster", 0, wanted))
+    box: dict[str, Any] = {}
+    inner = ExitStack()
+
+    def start() -> None:
+        try:
+            box["client"] = inner.enter_context(dask_client(scheduler, workers))
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=start, name="heron-batch-cluster", daemon=True)
+    thread.start()
+
+    def close() -> None:
+        thread.join()
+        inner.close()
+
+    stack.callback(close)
+
+    def wait() -> Client:
+        thread.join()
+        if "error" in box:
+            raise box.pop("error")
+        client: Client = box["client"]
+        stage(BatchStage("cluster", wanted if scheduler is None else 1, wanted))
+        return client
+
+    return wait
+
+
+@contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Keep Dask's (and its network library's) log messages off stderr while the batch runs,
+    the cluster's and the client's shutdown included: a worker's missed heartbeat or a
+    closed connection is logged with a traceback, which says nothing to a researcher whose
+    batch succeeded. What goes wrong is raised instead.
+
+    Dask gives some child loggers (``distributed.client``...) levels and stderr handlers of
+    their own, so every existing logger of these families is disabled, and the top ones'
+    level keeps quiet any logger made meanwhile. Dask sets its loggers up as it is first
+    imported, so it is imported here first."""
+    import distributed  # noqa: F401  (its logging set up now, not under the quiet levels)
+
+    names = ("distributed", "tornado", "bokeh")
+    tops = [logging.getLogger(name) for name in names]
+    family = [
+        logger
+        for name, logger in list(logging.root.manager.loggerDict.items())
+        if isinstance(logger, logging.Logger) and name.startswith(tuple(f"{n}." for n in names))
+    ]
+    levels = [logger.level for logger in tops]
+    disabled = [(logger, logger.disabled) for logger in [*tops, *family]]
+    for logger in tops:
+        logger.setLevel(logging.CRITICAL + 1)
+    for logger, _ in disabled:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, level in zip(tops, levels, strict=True):
+            logger.setLevel(level)
+        for logger, was in disabled:
+            logger.disabled = was
 
 
 def chunk_size(n_inputs: int, threads: int) -> int:
@@ -209,50 +339,129 @@ def _run(
     writer: DatasetWriter,
     problems: list[Problem],
     on_progress: Callable[[BatchProgress], None] | None,
+    lost_workers_timeout: float,
 ) -> None:
-    from distributed import as_completed
+    """Run every input's task and hand each result to ``writer`` as it arrives.
+
+    Raises :class:`ClusterLostError` when the scheduler goes (its futures are cancelled) or
+    no worker is left for longer than ``lost_workers_timeout`` seconds; a worker lost
+    mid-task is Dask's to retry (on another worker, or on a new one a nanny starts)."""
+    import queue
+
+    from distributed.client import FutureCancelledError
 
     threads = sum(client.nthreads().values()) or 1
     size = chunk_size(len(paths), threads)
     chunks = iter(range(0, len(paths), size))
     tally = {"included": 0, "excluded": 0, "erred": 0}
-    first_of: dict[str, int] = {}
+    inflight: dict[Any, int] = {}
+    finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    watch = _WorkerWatch(client, lost_workers_timeout)
 
-    def submit() -> Any:
+    def submit() -> None:
         first = next(chunks)
         batch = [str(p) for p in paths[first : first + size]]
         future = client.submit(process_sources, batch, first, settings, pure=False)
-        first_of[future.key] = first
-        return future
+        inflight[future] = first
+        future.add_done_callback(finished.put)  # also when cancelled
 
-    pending = as_completed(loop=client.loop)
     for _ in range(IN_FLIGHT_PER_THREAD * threads):
         with suppress(StopIteration):
-            pending.add(submit())
+            submit()
     done = 0
-    for future in pending:
-        first = first_of.pop(future.key)
+    while inflight:
         try:
-            results: list[SourceResult] = future.result()
-        except Exception as exc:  # the worker died (e.g. killed for memory): record, go on
-            results = [
-                SourceResult(
-                    index,
-                    "erred",
-                    "failed",
-                    settings.keys.input_ref(f"path:{paths[index]}"),
-                    detail=f"{paths[index]}: {type(exc).__name__}: {exc}",
-                )
-                for index in range(first, min(first + size, len(paths)))
-            ]
-        future.release()
-        for result in results:
-            writer.add(result)
-            tally[result.status] += 1
-            if result.status != "included":
-                problems.append(_problem(paths[result.index], result))
-            done += 1
-            if on_progress is not None:
-                on_progress(BatchProgress(done, len(paths), **tally))
-        with suppress(StopIteration):
-            pending.add(submit())
+            ready = [finished.get(timeout=WATCH_TICK_S)]
+        except queue.Empty:
+            ready = []
+        if client.status != "running" or any(f.status == "cancelled" for f in ready):
+            raise ClusterLostError(_lost_scheduler(client, done, len(paths)))
+        if not ready:
+            watch.check(done, len(paths))
+            continue
+        watch.seen_work()
+        for future in ready:
+            first = inflight.pop(future)
+            try:
+                results: list[SourceResult] = future.result()
+            except FutureCancelledError:
+                raise ClusterLostError(_lost_scheduler(client, done, len(paths))) from None
+            except Exception as exc:
+                results = _task_failed(exc, paths, first, size, settings)
+            future.release()
+            for result in results:
+                writer.add(result)
+                tally[result.status] += 1
+                if result.status != "included":
+                    problems.append(_problem(paths[result.index], result))
+                done += 1
+                if on_progress is not None:
+                    on_progress(BatchProgress(done, len(paths), **tally))
+            with suppress(StopIteration):
+                submit()
+
+
+def _task_failed(
+    exc: Exception, paths: list[Path], first: int, size: int, settings: TaskSettings
+) -> list[SourceResult]:
+    """The inputs of a task that failed on the cluster. The task itself never raises for
+    an input, so only a task whose workers kept dying while they ran it (Dask's
+    ``KilledWorker``, after its retries: an input that takes more memory than a worker
+    has, say) is the inputs' doing: they are listed as erred. Anything else is the
+    cluster's doing (a worker without heron-research, say) and stops the batch."""
+    from distributed.scheduler import KilledWorker
+
+    if not isinstance(exc, KilledWorker):
+        raise ClusterLostError(
+            f"the Dask cluster could not run the batch ({type(exc).__name__}: {exc}); "
+            "nothing was written; check that every worker has heron-research installed and "
+            "can read the inputs"
+        ) from None
+    return [
+        SourceResult(
+            index,
+            "erred",
+            "failed",
+            settings.keys.input_ref(f"path:{paths[index]}"),
+            detail=f"{paths[index]}: the Dask workers that read it kept dying ({exc})",
+        )
+        for index in range(first, min(first + size, len(paths)))
+    ]
+
+
+def _lost_scheduler(client: Client, done: int, total: int) -> str:
+    where = getattr(client.scheduler, "address", None) or "the scheduler"
+    return (
+        f"lost the Dask scheduler ({where}) after {done:,} of {total:,} inputs; nothing was "
+        "written; run the batch again"
+    )
+
+
+class _WorkerWatch:
+    """Whether the cluster has had no worker for longer than the timeout (from the client's
+    view of the scheduler, refreshed every few seconds, so no call can hang)."""
+
+    def __init__(self, client: Client, timeout: float) -> None:
+        import time
+
+        self._client = client
+        self._timeout = timeout
+        self._monotonic = time.monotonic
+        self._since: float | None = None
+
+    def seen_work(self) -> None:
+        self._since = None
+
+    def check(self, done: int, total: int) -> None:
+        workers = self._client.scheduler_info().get("workers", {})
+        if workers:
+            self._since = None
+            return
+        now = self._monotonic()
+        if self._since is None:
+            self._since = now
+        elif now - self._since > self._timeout:
+            raise ClusterLostError(
+                f"no Dask worker for more than {self._timeout:g} s (all were lost) after "
+                f"{done:,} of {total:,} inputs; nothing was written; run the batch again"
+            )

@@ -160,6 +160,8 @@ class DatasetWriter:
     key: StudyKey
     free_text: FreeText = "none"
     k: int = 5
+    #: files in the input folders skipped by name (counted in the manifest, never named)
+    skipped_by_name: int = 0
     _partial: Path = field(init=False)
     _writers: dict[str, BinaryIO] = field(init=False, default_factory=dict)
     _included: list[_Included] = field(init=False, default_factory=list)
@@ -256,8 +258,10 @@ class DatasetWriter:
                     entry.status, entry.code, entry.participant_id = "excluded", "duplicate", None
         return chosen
 
-    def finish(self) -> dict[str, Any]:
-        """Write the Parquet tables, the codebook and the manifest; publish; return the manifest."""
+    def finish(self, on_file: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Write the Parquet tables, the codebook and the manifest; publish; return the
+        manifest. ``on_file(done, total)`` is called as each file is written."""
+        total = len(TABLES) + 2
         self._close_writers()
         participants = self._deduplicate()
         kept, replaced = rare_terms((p.terms for p in participants), self.k)
@@ -268,12 +272,16 @@ class DatasetWriter:
             path = self._partial / f"{spec.name}.parquet"
             rows = self._write_parquet(spec, schema, order, kept)
             tables[spec.name] = {"path": path.name, "rows": rows, "sha256": _sha256(path)}
+            if on_file is not None:
+                on_file(len(tables), total)
         shutil.rmtree(self._parts)
         extra_terms = {key: tuple(words) for key, words in kept.items()}
         package = codebook(self.free_text, extra_terms, tables)
         _write_json(self._partial / CODEBOOK, package)
         manifest = self._manifest(tables, kept, replaced)
         _write_json(self._partial / MANIFEST, manifest)
+        if on_file is not None:
+            on_file(total, total)
         self._check_no_key()
         os.replace(self._partial, self.out)
         return manifest
@@ -424,6 +432,12 @@ class DatasetWriter:
             "excluded": reasons["excluded"],
             "erred": reasons["erred"],
             "inputs": entries,
+            "skipped_by_name": {
+                "count": self.skipped_by_name,
+                "rule": "files in an input folder whose names are not *.heron, *.json or *.age "
+                "are not read (hidden files, SQLite's -wal, -shm and -journal files beside an "
+                "input, and datasets made earlier, are not counted)",
+            },
             "inputs_unchanged": True,
             "inputs_note": "every input was opened read-only; its size and change time (and "
             "those of its -wal file) were compared before and after it was read, and an input "

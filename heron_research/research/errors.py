@@ -5,12 +5,13 @@ here where the research code has always imported them from.
 
 A single workbook that cannot be read never raises: the batch records it as erred, with
 the reason (:data:`heron_research.errors.BATCH_REASONS`), and goes on. These errors stop a
-batch before it starts.
+batch before it starts, or (:class:`ClusterLostError`) when its cluster is lost.
 """
 
 from __future__ import annotations
 
 from heron_research.errors import (
+    ClusterLostError,
     DatasetExistsError,
     NoInputsError,
     ResearchError,
@@ -19,6 +20,7 @@ from heron_research.errors import (
 )
 
 __all__ = [
+    "ClusterLostError",
     "DatasetExistsError",
     "NoInputsError",
     "ResearchError",

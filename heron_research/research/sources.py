@@ -6,9 +6,11 @@ age-encrypted file a client made with ``share --to research``). A folder stands 
 datasets made earlier, skipped). A file named directly is read whatever its name, and
 recognised by its first bytes.
 
-A workbook is opened with ``Workbook.open(path, readonly=True)``; an export is validated
-straight to rows (:func:`heron_research.workbook.portable.read_export`, the checks an import
-makes) and read like a read-only workbook by
+A workbook is opened with ``Workbook.open(path, readonly=True, immutable=True)``, which
+creates nothing beside it (no ``-wal`` or ``-shm``; a read-only folder is fine), or, if its
+``-wal`` file holds entries not yet in the main file, a private copy of both is read; an
+export is validated straight to rows (:func:`heron_research.workbook.portable.read_export`,
+the checks an import makes) and read like a read-only workbook by
 :class:`~heron_research.workbook.rows.RowsReader`, with no SQLite file made; a bundle is
 decrypted with the study's age identities, checked, and read the same way by
 :class:`~heron_research.research.bundles.BundleReader`. Whatever the format, the input
@@ -23,6 +25,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -48,12 +51,14 @@ __all__ = [
     "ERROR_REASONS",
     "SUFFIXES",
     "ChangedWhileReading",
+    "Inputs",
     "Source",
     "StoredRow",
     "classify_error",
     "consent_decision",
     "content_digest",
     "find_inputs",
+    "list_inputs",
     "open_source",
     "signature",
     "sniff",
@@ -63,6 +68,7 @@ __all__ = [
 #: file names a folder is searched for
 SUFFIXES = (".heron", ".json", ".age")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_COMPANIONS = ("-wal", "-shm", "-journal")
 
 Format = Literal["workbook", "export", "bundle"]
 
@@ -71,11 +77,28 @@ Format = Literal["workbook", "export", "bundle"]
 ERROR_REASONS: dict[str, str] = {code: reason.words for code, reason in BATCH_REASONS.items()}
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What :func:`list_inputs` found: the input files, and the files in the folders named
+    that were skipped by name (not ``*.heron``, ``*.json`` or ``*.age``; hidden files,
+    SQLite's files beside a workbook and earlier datasets are not counted)."""
+
+    files: list[Path]
+    skipped: list[Path] = field(default_factory=list)
+
+
 def find_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Every input file named by ``paths`` (files, or folders searched for workbooks,
     exports and bundles), each once, in a fixed order. A path that does not exist stops the
     batch."""
+    return list_inputs(paths).files
+
+
+def list_inputs(paths: Iterable[str | os.PathLike[str]]) -> Inputs:
+    """:func:`find_inputs`, with the files of the folders that were skipped by name."""
+    paths = list(paths)
     found: dict[Path, None] = {}
+    skipped: dict[Path, None] = {}
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -83,22 +106,32 @@ def find_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 relative = candidate.relative_to(path).parts
                 if any(part.startswith(".") for part in relative):
                     continue
-                if (
-                    candidate.suffix.lower() in SUFFIXES
-                    and candidate.is_file()
-                    and not _in_a_dataset(candidate)
-                ):
+                if not candidate.is_file() or _in_a_dataset(candidate):
+                    continue
+                if candidate.suffix.lower() in SUFFIXES:
                     found.setdefault(candidate.resolve(), None)
+                elif not _beside_a_workbook(candidate):
+                    skipped.setdefault(candidate.resolve(), None)
         elif path.exists():
             found.setdefault(path.resolve(), None)
         else:
             raise NoInputsError(f"{path}: no such file or folder")
     if not found:
         names = ", ".join(str(p) for p in paths) or "(none given)"
+        other = f" ({len(skipped):,} other files skipped by name)" if skipped else ""
         raise NoInputsError(
-            f"no workbooks (*.heron), exports (*.json) or bundles (*.age) found in {names}"
+            f"no workbooks (*.heron), exports (*.json) or bundles (*.age) found in {names}{other}"
         )
-    return sorted(found)
+    return Inputs(sorted(found), sorted(p for p in skipped if p not in found))
+
+
+def _beside_a_workbook(path: Path) -> bool:
+    """Whether ``path`` is SQLite's own file beside an input (``-wal``, ``-shm``, ``-journal``)."""
+    for companion in _COMPANIONS:
+        if path.name.endswith(companion):
+            main = path.with_name(path.name[: -len(companion)])
+            return main.suffix.lower() in SUFFIXES
+    return False
 
 
 def _in_a_dataset(path: Path) -> bool:
@@ -188,8 +221,12 @@ def open_source(
         return as_of
 
     if fmt == "workbook":
-        with Workbook.open(path, readonly=True, clock=clock) as wb:
-            yield wb
+        with _private_copy_if_wal(path) as readable:
+            immutable = readable == path
+            with Workbook.open(readable, readonly=True, clock=clock, immutable=immutable) as wb:
+                if not immutable:
+                    wb.path = path  # errors and details name the input, not the copy
+                yield wb
         return
     if fmt == "bundle":
         from heron_research.research.bundles import read_bundle
@@ -203,6 +240,29 @@ def open_source(
     except UnicodeDecodeError:
         raise ExportFormatError(f"{path} is not UTF-8 text") from None
     yield RowsReader(read_export(text, source=str(path)), clock=clock)
+
+
+@contextmanager
+def _private_copy_if_wal(path: Path) -> Iterator[Path]:
+    """``path`` itself, read immutable (nothing is created beside it), or, when its ``-wal``
+    file holds committed entries that an immutable open would not see, a copy of the file
+    and its ``-wal`` in a private temporary folder (removed afterwards)."""
+    wal = _wal(path)
+    try:
+        has_wal = wal.stat().st_size > 0
+    except FileNotFoundError:
+        has_wal = False
+    if not has_wal:
+        yield path
+        return
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="heron-batch-") as folder:  # 0700
+        copy = Path(folder) / "input.heron"
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, _wal(copy))
+        yield copy
 
 
 def stored_rows(

@@ -25,6 +25,7 @@ from heron_research.research.sources import (
     ERROR_REASONS,
     ChangedWhileReading,
     Format,
+    Signature,
     Source,
     StoredRow,
     classify_error,
@@ -247,6 +248,16 @@ def _content_ref(keys: Pseudonymiser, path: Path) -> str:
         return keys.input_ref(f"path:{path}")
 
 
+def _changed(file: Path, before: Signature | None) -> bool:
+    """Whether the file changed since ``before`` (its signature before it was read)."""
+    if before is None:
+        return False
+    try:
+        return signature(file) != before
+    except OSError:
+        return True
+
+
 def process_source(path: str, index: int, settings: TaskSettings) -> SourceResult:
     """Read one input into anonymised record batches; never raises for a bad input.
 
@@ -259,6 +270,7 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
     file = Path(path)
     keys = settings.keys
     fmt: Format | None = None
+    before: Signature | None = None
     try:
         before = signature(file)
         fmt = sniff(file)
@@ -270,6 +282,8 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
         if signature(file) != before:
             raise ChangedWhileReading(path)
     except Exception as exc:
+        if not isinstance(exc, ChangedWhileReading) and _changed(file, before):
+            exc = ChangedWhileReading(path)  # read while being written: the file's fault
         result = _erred(index, _content_ref(keys, file), exc, file)
         result.source_format = fmt
         return result

@@ -150,6 +150,39 @@ def _sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> WorkbookError:
     return WorkbookError(f"{path}: {exc}", path)
 
 
+#: SQLite's lock bytes in a database file: the pending byte, the reserved byte, the shared range
+_LOCK_BYTES = (0x40000000, 2 + 510)
+
+
+def _wait_while_written(path: Path) -> None:
+    """Wait (up to :data:`BUSY_TIMEOUT_S`) while another process holds a write lock on the
+    workbook file (SQLite's pending, reserved or exclusive lock), as SQLite's own busy
+    timeout would: an immutable open takes no lock of its own, so would not see it.
+    Readers (a shared lock) do not count. Raises the store's busy error.
+
+    An open-file-description lock query (Linux) sees locks held by this process too (a
+    thread-based Dask worker); elsewhere the POSIX query sees other processes' locks."""
+    import fcntl
+    import struct
+    import time
+
+    query = getattr(fcntl, "F_OFD_GETLK", fcntl.F_GETLK)
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        start, length = _LOCK_BYTES
+        while True:
+            probe = struct.pack("hhqqi", fcntl.F_RDLCK, os.SEEK_SET, start, length, 0)
+            held = struct.unpack("hhqqi", fcntl.fcntl(fd, query, probe))[0]
+            if held == fcntl.F_UNLCK:
+                return
+            if time.monotonic() >= deadline:
+                raise _sqlite_error(path, sqlite3.OperationalError("database is locked"))
+            time.sleep(0.05)
+    finally:
+        os.close(fd)
+
+
 class Workbook:
     """A client's workbook file. Use :meth:`create` or :meth:`open`, ideally in ``with``."""
 
@@ -263,12 +296,22 @@ class Workbook:
         *,
         readonly: bool = False,
         clock: Clock | None = None,
+        immutable: bool = False,
     ) -> Workbook:
         """Open an existing workbook, upgrading an older format (unless ``readonly``).
 
         Refuses, with a message that says why, a missing path, a file that is not SQLite,
         someone else's SQLite file, and a workbook from a newer heron-research.
+
+        ``immutable`` (read-only) reads the file as it is on disk and creates nothing beside
+        it (no ``-wal`` or ``-shm`` file; a read-only folder is fine): for a reader that
+        checks for itself that the file did not change while it read (the research batch).
+        It waits, as a normal open would, while another program holds a write lock on the
+        file. SQLite then ignores a ``-wal`` file: a workbook whose ``-wal`` holds entries
+        must be opened otherwise (or copied with its ``-wal``).
         """
+        if immutable and not readonly:
+            raise ValueError("immutable=True is for read-only opens")
         path = Path(path)
         if not path.exists():
             raise WorkbookNotFoundError(f"{path}: no such workbook", path)
@@ -287,7 +330,9 @@ class Workbook:
             sweep_partials(path)  # what a killed create of this name left beside it
         db = None
         try:
-            db = cls._connect(path, readonly=readonly)
+            if immutable:
+                _wait_while_written(path)
+            db = cls._connect(path, readonly=readonly, immutable=immutable)
             wb = cls(path, db, readonly=readonly, clock=clock)
             # read through SQLite, not the header bytes: the newest header may be in the WAL
             app_id, found = wb._pragma("application_id"), wb._pragma("user_version")
@@ -319,10 +364,10 @@ class Workbook:
         return wb
 
     @staticmethod
-    def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    def _connect(path: Path, *, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
         if readonly:
             db = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro",
+                f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if immutable else ''}",
                 uri=True,
                 timeout=BUSY_TIMEOUT_S,
                 isolation_level=None,

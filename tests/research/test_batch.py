@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,16 +52,36 @@ def _corrupt(path: Path) -> None:
 
 
 class _Lock:
-    """Another program holding an exclusive lock on a workbook while the batch runs."""
+    """Another program holding an exclusive lock on a workbook while the batch runs (in its
+    own process: POSIX locks are per process, and the batch reads without taking a lock)."""
+
+    _CODE = (
+        "import sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('PRAGMA locking_mode = EXCLUSIVE')\n"
+        "db.execute('BEGIN EXCLUSIVE')\n"
+        "db.execute('SELECT count(*) FROM sqlite_master').fetchone()\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.read()\n"
+        "db.execute('ROLLBACK')\n"
+    )
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA locking_mode = EXCLUSIVE")
-        self.db.execute("BEGIN EXCLUSIVE")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", self._CODE, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "locked"
 
     def release(self) -> None:
-        self.db.execute("ROLLBACK")
-        self.db.close()
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 def test_bad_files_are_reported_and_the_rest_processed(
@@ -159,3 +181,42 @@ def test_cli_batch(
     _, stderr = capsys.readouterr()
     assert ended.value.code == 1
     assert "already exists" in stderr
+
+
+def test_read_only_input_folder_is_left_exactly_as_it_was(
+    tmp_path: Path,
+    inputs: Path,
+    scheduler: str,
+    key_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nothing is created beside a workbook (no -wal, no -shm), not a byte or a modification
+    time changes, a read-only folder is fine; files skipped by name are counted and printed;
+    progress is printed as plain lines off a terminal, and no traceback."""
+
+    def listing() -> dict[str, tuple[str, int]]:
+        return {
+            str(p.relative_to(inputs)): (sha256(p), p.stat().st_mtime_ns)
+            for p in sorted(inputs.rglob("*"))
+            if p.is_file()
+        }
+
+    before = listing()
+    os.chmod(inputs, 0o555)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            args = ["batch", str(inputs), "--key-file", str(key_file)]
+            main([*args, "--out", str(tmp_path / "ds"), "--scheduler", scheduler])
+    finally:
+        os.chmod(inputs, 0o755)
+    stdout, stderr = capsys.readouterr()
+    assert ended.value.code == 0, stderr
+    assert listing() == before
+    assert not [p for p in inputs.iterdir() if p.name.endswith(("-wal", "-shm"))]
+    assert "included 4" in stdout
+    assert "Skipped by name: 1 files" in stdout and "readme.txt" in stdout
+    manifest = (tmp_path / "ds" / "manifest.json").read_text()
+    assert '"skipped_by_name": {\n    "count": 1,' in manifest
+    assert "Cluster: starting" in stderr and "Cluster: ready" in stderr
+    assert "Inputs: 5/5 (100%)" in stderr and "Writing the dataset:" in stderr
+    assert "Traceback" not in stderr
