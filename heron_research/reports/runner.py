@@ -300,7 +300,8 @@ def run_report(
     """Run the ``kind`` report on ``workbook`` and write it as one offline HTML file.
 
     ``kind`` is a report kind that reads a workbook (review, handover). ``since``/``until``
-    bound the period (inclusive; default: from the first entry to today).
+    bound the period (inclusive; ``until`` defaults to today, ``since`` to the day after
+    the last peer review for a review and to the first entry for a hand-over).
     ``audience="practitioner"`` shows only entries the client shared with the
     practitioner. ``out`` defaults to :func:`default_out`. With ``keep_notebook`` the
     executed notebook is kept beside the report (``.ipynb``, owner-only). ``notebook``
@@ -308,12 +309,7 @@ def run_report(
     cell's ``metadata.heron.section`` names it in errors).
     """
     started = time.monotonic()
-    entry = report_kind(kind, source=WORKBOOK)
-    entry.check_audience(audience)
-    start = parse_day(since, "since")
-    end = parse_day(until, "until") or date.today()
-    if start is not None and start > end:
-        raise ReportError(f"the period starts ({start}) after it ends ({end})")
+    entry, start, end = _checked(kind, audience, since, until)
     source = Path(workbook)
     parameters = {
         "workbook": str(source.resolve()),
@@ -335,6 +331,20 @@ def run_report(
         notebook=notebook,
         started=started,
     )
+
+
+def _checked(
+    kind: str, audience: str, since: str | date | None, until: str | date | None
+) -> tuple[ReportKind, date | None, date]:
+    """The report kind (for a workbook) and the period, or :class:`ReportError` if the
+    kind, the audience or the period is wrong."""
+    entry = report_kind(kind, source=WORKBOOK)
+    entry.check_audience(audience)
+    start = parse_day(since, "since")
+    end = parse_day(until, "until") or date.today()
+    if start is not None and start > end:
+        raise ReportError(f"the period starts ({start}) after it ends ({end})")
+    return entry, start, end
 
 
 def caseload(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -368,12 +378,7 @@ def run_reports(
     Options that are wrong for every workbook (the period, the audience, two workbooks that
     would write the same file) raise :class:`ReportError` before anything runs.
     """
-    entry = report_kind(kind, source=WORKBOOK)
-    entry.check_audience(audience)
-    start = parse_day(since, "since")
-    end = parse_day(until, "until") or date.today()
-    if start is not None and start > end:
-        raise ReportError(f"the period starts ({start}) after it ends ({end})")
+    entry, start, end = _checked(kind, audience, since, until)
     sources = caseload(workbooks)
     if not sources:
         raise ReportError("no workbooks to report on (a folder gives its *.heron files)")
