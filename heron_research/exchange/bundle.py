@@ -1,11 +1,11 @@
 """The share bundle: one audience's view of a workbook as a JSON document, age-encrypted.
 
-Inner document (``format: "heron-research-bundle"``, ``format_version: 2``), described by
+Inner document (``format: "heron-research-bundle"``, ``format_version: 3``), described by
 the JSON Schema published as ``schema/bundle.schema.json``::
 
     {
       "format": "heron-research-bundle",
-      "format_version": 2,
+      "format_version": 3,
       "provenance": {"workbook_id": "...", "client_workbook_id": "...",
                      "audience": "practitioner", "sequence": 3,
                      "created_at": "2025-06-01T12:00:00.000000Z", "principles_version": "...",
@@ -32,17 +32,36 @@ entries the bundle leaves out (private, or not shared under the consent in force
 only, no content and no ids, so the practitioner's report can say how many were withheld,
 as the same report made from the client's workbook does. An undated kind's day is null.
 Format 1 (no ``client_workbook_id``, ``withheld`` or ``client`` audience) is still read.
+Format 3 changed research bundles only: a bundle for a practitioner or a client is still
+written as format 2 (the same bytes as before), so an older heron-research still receives it.
 
 What goes in is decided by :func:`heron_research.visibility.visible_levels` through
 :meth:`Workbook.records`: the records the audience may see under the consent in force,
 current versions only (no history, so no earlier version that was private then), no
 deleted record. ``people`` holds only the register entries those records refer to that
-the audience may also see. A research bundle holds only kinds that enter the research
-dataset, with free text left out (``free_text: "none"``: a field that holds text holds
-:data:`LEFT_OUT` instead, so that whether something was written, which the dataset counts,
-still goes) or scrubbed here, on the client's machine (``"scrubbed"``); its ``people`` is
-empty and ``relationships`` gives, for each person its records refer to (deleted from the
-register or not), the relationship the dataset's columns carry (never a name).
+the audience may also see.
+
+A research bundle holds only kinds that enter the research dataset, and no names:
+
+* free text is left out (``free_text: "none"``: a field that holds text holds
+  :data:`LEFT_OUT` instead, so that whether something was written, which the dataset
+  counts, still goes) or scrubbed here, on the client's machine (``"scrubbed"``);
+* own words (a custom emotion, a technique of the client's own: the text of a part with a
+  ``custom`` flag, :func:`own_word_fields`) are scrubbed here in both modes, with the same
+  scrubber and the client's people register, and go as the dataset compares them (lower
+  case), so a name in one ("texting Zebedee") never leaves;
+* ``people`` is empty, and ``relationships`` (format 3) gives the relationship of each
+  person its records refer to whom the research audience may see under the consent in
+  force (shared for research, not deleted): never a name. A reference to anyone else (a
+  person kept private or shared with the practitioner only, one since deleted, an id not
+  in the register) holds :data:`LEFT_OUT` instead of the person's id, so the dataset still
+  counts that someone was involved. :func:`build_bundle` checks this before the bytes
+  leave, and opening a bundle refuses relationships of a person no record refers to.
+
+In formats 1 and 2 a research bundle's ``relationships`` named every person referred to,
+whatever their sharing, and own words went unscrubbed: the batch reads such a bundle's
+people as not shared for research (blank) and its own words as "other"
+(:class:`heron_research.research.bundles.BundleReader`).
 
 The document is compact JSON with sorted keys, encrypted with age (X25519) to the
 recipient and to the client's own key; the stock ``age -d -i IDENTITY`` opens it.
@@ -71,6 +90,7 @@ from heron_research.errors import (
     NewerBundleError,
     NotABundleError,
     RecordValidationError,
+    ShareError,
 )
 from heron_research.principles import current_principles
 from heron_research.records import (
@@ -107,12 +127,18 @@ __all__ = [
     "encrypt_bundle",
     "fingerprint",
     "free_text_fields",
+    "own_word_fields",
 ]
 
 FORMAT = "heron-research-bundle"
-FORMAT_VERSION = 2
-#: The bundle formats this version opens (1: before practice workbooks).
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: The bundle formats this version opens (1: before practice workbooks; 2: before a research
+#: bundle's relationships were only of people shared for research, and its own words scrubbed).
+READABLE_VERSIONS = (1, 2, 3)
+#: The first format whose research bundles carry only people shared for research (and own
+#: words scrubbed); bundles for other audiences are still written as format 2.
+RESEARCH_PEOPLE_VERSION = 3
+_SHARED_VERSION = 2
 #: Who a client's workbook can send a bundle to.
 AUDIENCES = (Audience.PRACTITIONER, Audience.RESEARCH)
 #: Who a practitioner's practice workbook can send a bundle to.
@@ -120,7 +146,8 @@ PRACTICE_AUDIENCES = (Audience.CLIENT,)
 #: ``kept``: all text (practitioner); ``none``/``scrubbed``: a research bundle's free text.
 FreeText = Literal["kept", "none", "scrubbed"]
 #: What a research bundle without free text holds in a field that held text (an empty
-#: field stays as it was): the dataset's flags (a dissent recorded) still see it.
+#: field stays as it was): the dataset's flags (a dissent recorded) still see it. Also what
+#: a research bundle holds instead of the id of a person the study may not see.
 LEFT_OUT = "[left out]"
 
 _AGE_HEADERS = (b"age-encryption.org/v1\n", b"-----BEGIN AGE ENCRYPTED FILE-----")
@@ -223,7 +250,7 @@ class BundleDocument(_Strict):
         json_schema_extra={"$id": "https://heron-research.example/bundle.schema.json"},
     )
     format: Literal["heron-research-bundle"]
-    format_version: Literal[1, 2]
+    format_version: Literal[1, 2, 3]
     provenance: Provenance
     consent: ConsentInForce
     records: list[BundleRecord]
@@ -231,7 +258,10 @@ class BundleDocument(_Strict):
         description="The people-register entries the records refer to (practitioner bundles)"
     )
     relationships: dict[str, Literal[RELATIONSHIPS]] = Field(  # type: ignore[valid-type]
-        description="Research bundles: person id -> relationship, for people records refer to"
+        description="Research bundles: person id -> relationship, for each person the records "
+        "refer to whom the research audience may see (format 3; in formats 1 and 2: every "
+        "person referred to, read as not shared for research). A reference to anyone else "
+        "holds '[left out]'"
     )
     withheld: list[WithheldCount] = Field(
         default_factory=list,
@@ -278,17 +308,20 @@ def _sub_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _is_text(name: str, annotation: Any, model: type[BaseModel]) -> bool:
-    """Plain ``str`` (or ``str | None``) fields are free text, except ids and vocabulary
-    terms (the parts that carry a ``custom`` own-word flag)."""
+def _is_words(name: str, annotation: Any) -> bool:
+    """A plain ``str`` (or ``str | None``) field that is not an id."""
     if typing.get_origin(annotation) in (typing.Union, UnionType):
         args = [a for a in typing.get_args(annotation) if a is not NoneType]
         annotation = args[0] if len(args) == 1 else None
     if annotation is not str:
         return False
-    if name == "id" or name.endswith("_id"):
-        return False
-    return "custom" not in model.model_fields
+    return not (name == "id" or name.endswith("_id"))
+
+
+def _is_text(name: str, annotation: Any, model: type[BaseModel]) -> bool:
+    """Plain ``str`` (or ``str | None``) fields are free text, except ids and vocabulary
+    terms (the parts that carry a ``custom`` own-word flag)."""
+    return _is_words(name, annotation) and "custom" not in model.model_fields
 
 
 @cache
@@ -305,6 +338,76 @@ def free_text_fields(model: type[BaseModel]) -> TextTree:
             if inner:
                 tree[name] = inner
     return tree
+
+
+@cache
+def own_word_fields(model: type[BaseModel]) -> TextTree:
+    """The fields of a record model's parts that may hold the client's own words, as a tree:
+    the text of a part that carries a ``custom`` own-word flag (an emotion rating's emotion,
+    a self-management entry's technique). They hold an own word when ``custom`` is true."""
+    tree: TextTree = {}
+    own = "custom" in model.model_fields
+    for name, info in model.model_fields.items():
+        if own and _is_words(name, info.annotation):
+            tree[name] = True
+            continue
+        part = _sub_model(info.annotation)
+        if part is not None:
+            inner = own_word_fields(part)
+            if inner:
+                tree[name] = inner
+    return tree
+
+
+def _apply_own_words(data: dict[str, Any], tree: TextTree, scrub: Callable[[str], str]) -> None:
+    """Scrub each own word (its part's ``custom`` is true) as the dataset compares it."""
+    from heron_research.vocab import normalise_term
+
+    for name, sub in tree.items():
+        value = data.get(name)
+        if sub is True:
+            if data.get("custom") and isinstance(value, str):
+                data[name] = scrub(normalise_term(value))
+            continue
+        for part in value if isinstance(value, list) else [value]:
+            if isinstance(part, dict):
+                _apply_own_words(part, sub, scrub)
+
+
+def _data_refs(data: Mapping[str, Any]) -> list[str]:
+    """The person references in a record's data (as :func:`person_refs` finds them)."""
+    found = [p for p in data.get("people") or () if isinstance(p, str)]
+    person = data.get("person_id")
+    if isinstance(person, str) and person:
+        found.append(person)
+    return found
+
+
+def _hide_people(data: dict[str, Any], visible: Mapping[str, str]) -> None:
+    """Replace each reference to a person not in ``visible`` by :data:`LEFT_OUT`."""
+    if isinstance(data.get("people"), list):
+        data["people"] = [p if p in visible else LEFT_OUT for p in data["people"]]
+    person = data.get("person_id")
+    if person and person not in visible:
+        data["person_id"] = LEFT_OUT
+
+
+def _research_people_problem(
+    records: Iterable[Mapping[str, Any]], relationships: Mapping[str, str], *, every: bool = True
+) -> str | None:
+    """What is wrong with a research bundle's people, or None: a relationship of a person no
+    record refers to, or (``every``: format 3) a record referring to a person without one
+    (instead of :data:`LEFT_OUT`)."""
+    referred: set[str] = set()
+    for data in records:
+        for person in _data_refs(data):
+            if every and person != LEFT_OUT and person not in relationships:
+                return f"a record refers to person {person}, who has no relationship in it"
+            referred.add(person)
+    extra = sorted(set(relationships) - referred)
+    if extra:
+        return f"its relationships name person {extra[0]}, whom no record refers to"
+    return None
 
 
 def _apply_text(data: dict[str, Any], tree: TextTree, scrub: Callable[[str], str] | None) -> None:
@@ -421,11 +524,24 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
     research = audience is Audience.RESEARCH
     state = wb.consent()
     back = audience is Audience.CLIENT  # a practitioner's bundle: their own records only
-    scrub: Callable[[str], str] | None = None
-    if mode == "scrubbed":
-        from heron_research.research.anonymise import Scrubber
+    scrubber: Callable[[str], str] | None = None
 
-        scrub = Scrubber(_names(wb))  # type: ignore[assignment]
+    def scrub(text: str) -> str:
+        """The research scrubber with the client's register (made when first needed)."""
+        nonlocal scrubber
+        if scrubber is None:
+            from heron_research.research.anonymise import Scrubber
+
+            scrubber = Scrubber(_names(wb))  # type: ignore[assignment]
+        return scrubber(text)  # type: ignore[misc]
+
+    # the people the research audience may see, by the rule the batch reads a workbook with
+    visible: dict[str, str] = {}
+    if research:
+        visible = {
+            row.id: str(row.data.get("relationship", "other"))
+            for row in wb.raw_rows([PERSON], Audience.RESEARCH, consent=state)
+        }
     totals = wb.counts()
     entries: dict[str, list[Record]] = {}
     records: list[dict[str, Any]] = []
@@ -440,19 +556,21 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
             continue
         entries[kind] = [s.record for s in found]
         tree = free_text_fields(cls) if research else {}
+        own = own_word_fields(cls) if research else {}
         for stored in found:
             data = stored.record.to_data()
-            if tree:
-                _apply_text(data, tree, scrub)
+            if research:
+                _apply_text(data, tree, scrub if mode == "scrubbed" else None)
+                _apply_own_words(data, own, scrub)
+                _hide_people(data, visible)
             records.append(_entry(stored, data))
             refs |= person_refs(stored.record)
     people: list[dict[str, Any]] = []
     relationships: dict[str, str] = {}
     if research:
-        # relationships only, whatever the person's sharing, and of people since deleted
-        for stored in wb.records(PERSON, include_deleted=True):
-            if stored.id in refs:
-                relationships[stored.id] = str(getattr(stored.record, "relationship", "other"))
+        # relationships only of the people the study may see; anyone else is left out
+        relationships = {pid: visible[pid] for pid in sorted(refs) if pid in visible}
+        _check_leaving(records, relationships, visible)
     elif not back:
         shared_people = [s for s in wb.records(PERSON, audience=audience) if s.id in refs]
         people = [_entry(s, s.record.to_data()) for s in shared_people]
@@ -461,7 +579,7 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
     withheld = {kind: totals[kind] - len(entries.get(kind, ())) for kind in RECORD_TYPES}
     document = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if research else _SHARED_VERSION,
         "provenance": {
             "workbook_id": wb.id,
             "client_workbook_id": wb.client_workbook_id,
@@ -492,6 +610,19 @@ def _build(wb: Workbook, audience: Audience, sequence: int, mode: FreeText) -> B
         audience=audience,
         free_text=mode,
     )
+
+
+def _check_leaving(
+    records: list[dict[str, Any]], relationships: Mapping[str, str], visible: Mapping[str, str]
+) -> None:
+    """Before a research bundle's bytes leave: it names only people the study may see (each
+    referred to by a record), and a reference to anyone else holds :data:`LEFT_OUT`."""
+    problem = _research_people_problem((r["data"] for r in records), relationships)
+    hidden = sorted(set(relationships) - set(visible))
+    if hidden:
+        problem = f"its relationships name person {hidden[0]}, who is not shared for research"
+    if problem is not None:
+        raise ShareError(f"the research bundle was not made: {problem}. Nothing was written.")
 
 
 # --- encrypting and opening ----------------------------------------------------------------
@@ -576,6 +707,18 @@ def _check_entries(doc: BundleDocument, source: str) -> None:
     back = doc.provenance.audience == Audience.CLIENT.value
     if doc.format_version < 2 and (back or doc.withheld or doc.provenance.client_workbook_id):
         raise BundleError(f"{source} does not match the bundle format: format 1 has no such part")
+    research = doc.provenance.audience == Audience.RESEARCH.value
+    if research:
+        problem = "it carries people-register entries" if doc.people else None
+        problem = problem or _research_people_problem(
+            (e.data for e in doc.records),
+            doc.relationships,
+            every=doc.format_version >= RESEARCH_PEOPLE_VERSION,
+        )
+    else:
+        problem = "relationships are for research bundles only" if doc.relationships else None
+    if problem is not None:
+        raise BundleError(f"{source} does not match the bundle format: {problem}")
     seen: set[str] = set()
     for where, entries in (("records", doc.records), ("people", doc.people)):
         for entry in entries:

@@ -2,8 +2,9 @@
 
 A client shares with a study by ``heron-research share WORKBOOK --to research --recipient
 STUDY_RECIPIENT``: an age-encrypted bundle (:mod:`heron_research.exchange.bundle`) holding
-the entries shared for research, free text left out or scrubbed on the client's machine,
-the relationship of each person they refer to (never a name) and the consent in force.
+the entries shared for research, free text left out or scrubbed and own words scrubbed on
+the client's machine, the relationship of each person they refer to whom the client shared
+for research (never a name; anyone else is left out) and the consent in force.
 
 :func:`load_identities` reads the study's age identities (``--identity-file``, repeatable,
 each file holding one identity or several), refusing a file other users could read, as the
@@ -15,6 +16,11 @@ batch's reads the way :class:`~heron_research.workbook.rows.RowsReader` answers 
 an export: its id and clock, the consent in force, an audience's raw rows, a record's
 history. So extraction and the anonymiser run unchanged, and a dataset made from research
 bundles equals the one made from the same workbooks.
+
+A bundle made before format 3 named every person its records refer to, whatever their
+sharing, and its own words were not scrubbed (the batch has no names to scrub them with):
+its people are read as not shared for research (their ids and relationships blank in the
+dataset) and each own word as "other", the word the dataset uses for a rare own word.
 
 The identities travel to the Dask workers (they decrypt the bundles); the study key does
 not. On a remote cluster, that is one more reason for its workers to be trusted machines.
@@ -35,10 +41,12 @@ from heron_research.errors import (
     RecordNotFoundError,
 )
 from heron_research.exchange.bundle import (
+    RESEARCH_PEOPLE_VERSION,
     BundleDocument,
     BundleRecord,
     decrypt_bundle,
     free_text_fields,
+    own_word_fields,
 )
 from heron_research.exchange.keys import secret_key_lines
 from heron_research.records import CONSENT, PERSON, ConsentEntry, Sharing, record_type
@@ -154,9 +162,33 @@ def _restore_text(data: dict[str, Any], tree: dict[str, Any]) -> None:
                 _restore_text(part, sub)
 
 
-def _row(entry: BundleRecord) -> StoredRow:
+#: What an own word of a bundle made before format 3 is read as (not scrubbed by the client).
+UNSCRUBBED_OWN_WORD = "other"
+
+
+def _generalise_own_words(data: dict[str, Any], tree: dict[str, Any]) -> None:
+    """Read each own word (its part's ``custom`` is true) as :data:`UNSCRUBBED_OWN_WORD`."""
+    for name, sub in tree.items():
+        value = data.get(name)
+        if sub is True:
+            if data.get("custom") and isinstance(value, str):
+                data[name] = UNSCRUBBED_OWN_WORD
+            continue
+        parts = list(value) if isinstance(value, list) else [value]
+        for i, part in enumerate(parts):
+            if isinstance(part, dict):
+                parts[i] = part = dict(part)  # the document's own data stays as it was
+                _generalise_own_words(part, sub)
+        if isinstance(value, list):
+            data[name] = parts
+
+
+def _row(entry: BundleRecord, *, scrubbed: bool = True) -> StoredRow:
     data = dict(entry.data)
-    _restore_text(data, free_text_fields(record_type(entry.kind)))
+    cls = record_type(entry.kind)
+    _restore_text(data, free_text_fields(cls))
+    if not scrubbed:
+        _generalise_own_words(data, own_word_fields(cls))
     return StoredRow(entry.kind, entry.id, entry.revision, entry.updated_at, data)
 
 
@@ -164,10 +196,12 @@ class BundleReader:
     """A research bundle with the read methods of a Workbook the research batch uses.
 
     Its records are the current versions the client shared for research; its people
-    register is what a research bundle carries of it, each person's relationship (rows of
-    ``{"id", "relationship"}``, never a name); its consent ledger is the one entry in force
-    when the bundle was made. Rows of a kind come in the bundle's order, which is the
-    store's (the client's workbook wrote them in that order). ``clock`` is the reader's now.
+    register is what a research bundle carries of it, the relationship of each person
+    shared for research its records refer to (rows of ``{"id", "relationship"}`` shared for
+    research, never a name; in a bundle before format 3, private rows: see the module);
+    its consent ledger is the one entry in force when the bundle was made. Rows of a kind
+    come in the bundle's order, which is the store's (the client's workbook wrote them in
+    that order). ``clock`` is the reader's now.
     """
 
     def __init__(
@@ -187,12 +221,16 @@ class BundleReader:
         self._read_clock = clock or (lambda: datetime.now(UTC))
         self._records: dict[str, BundleRecord] = {}
         self._by_kind: dict[str, list[tuple[str, StoredRow]]] = {}
+        #: format 3 on: own words scrubbed and people shared for research only
+        self._current = document.format_version >= RESEARCH_PEOPLE_VERSION
         for entry in document.records:
             self._records[entry.id] = entry
-            self._by_kind.setdefault(entry.kind, []).append((entry.sharing.value, _row(entry)))
+            row = _row(entry, scrubbed=self._current)
+            self._by_kind.setdefault(entry.kind, []).append((entry.sharing.value, row))
         made = document.provenance.created_at
+        people = (Sharing.RESEARCH if self._current else Sharing.PRIVATE).value
         self._by_kind[PERSON] = [
-            (Sharing.PRIVATE.value, StoredRow(PERSON, pid, 1, made, {"id": pid, "relationship": r}))
+            (people, StoredRow(PERSON, pid, 1, made, {"id": pid, "relationship": r}))
             for pid, r in sorted(document.relationships.items())
         ]
         consent = document.consent
@@ -265,7 +303,7 @@ class BundleReader:
         entry = self._records.get(record_id)
         if entry is None:
             raise RecordNotFoundError(f"no record with id {record_id} in the bundle")
-        row = _row(entry)
+        row = _row(entry, scrubbed=self._current)
         return [
             Revision(
                 entry.id,

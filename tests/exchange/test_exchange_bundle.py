@@ -16,7 +16,7 @@ from exchange_helpers import (
     SHARED_PERSON,
     Keys,
 )
-from support import consent_entry
+from support import consent_entry, episode_data
 
 from heron_research.errors import (
     BundleDamagedError,
@@ -42,7 +42,11 @@ from heron_research.records import (
     PERSON,
     RECORD_TYPES,
     AgendaItem,
+    EmotionEpisode,
+    Person,
+    Sharing,
     Side,
+    validate_record,
 )
 from heron_research.visibility import Audience
 from heron_research.workbook import Workbook
@@ -107,6 +111,7 @@ def test_a_practitioner_bundle_holds_exactly_the_practitioner_visible_records(
     # only the people the records name and the practitioner may see
     assert [p.id for p in doc.people] == [ids["shown_person"]]
     assert doc.relationships == {}
+    assert doc.format_version == 2  # format 3 changed research bundles only
     # current versions only, with their revision
     later = next(r for r in doc.records if r.id == ids["later"])
     assert later.revision == 2 and later.data["situation"] == "calmer words"
@@ -171,19 +176,29 @@ def test_a_research_bundle_holds_research_entries_without_free_text(
     client_workbook: tuple[Workbook, dict[str, str]],
 ) -> None:
     wb, ids = client_workbook
+    studied = Person(alias="Quillon", relationship="colleague", sharing=Sharing.RESEARCH)
+    talk = validate_record(
+        EmotionEpisode,
+        episode_data(people=[studied.id, ids["hidden_person"]], sharing="research"),
+    )
+    wb.save_many([studied, talk])
     plaintext = build_bundle(wb, Audience.RESEARCH, sequence=1).to_bytes()
     doc = parse_document(plaintext)
     expected = {
         (k, i) for k, i in _visible(wb, Audience.RESEARCH) if RECORD_TYPES[k].facts.research_table
     }
     assert {(r.kind, r.id) for r in doc.records} == expected
+    assert doc.format_version == FORMAT_VERSION == 3
     assert doc.people == []
-    # the relationship of each person named, never the name
-    assert doc.relationships == {
-        ids["hidden_person"]: "partner",
-        ids["shown_person"]: "friend",
-        ids["named_person"]: "partner",
-    }
+    # the relationship of each person named whom the study may see, never the name; a person
+    # kept private or shared with the practitioner only goes as no id and no relationship
+    assert doc.relationships == {studied.id: "colleague"}
+    by_id = {r.id: r.data for r in doc.records}
+    assert by_id[ids["naming"]]["people"] == [LEFT_OUT] * 3
+    assert by_id[talk.id]["people"] == [studied.id, LEFT_OUT]
+    for person in ("hidden_person", "shown_person", "named_person"):
+        assert ids[person].encode() not in plaintext, person
+    assert b"Quillon" not in plaintext
     for entry in doc.records:
         for name, sub in free_text_fields(RECORD_TYPES[entry.kind]).items():
             if sub is True:  # what was written is left out; that something was, is not
@@ -331,6 +346,62 @@ def test_refused_when_entries_do_not_match_the_fingerprint(
     document["records"].pop()
     error = _opened_error(_seal(json.dumps(document).encode(), keys), keys.practitioner)
     assert isinstance(error, BundleDamagedError) and "fingerprint" in str(error)
+
+
+def test_refused_when_a_research_bundle_names_people_it_should_not(
+    client_workbook: tuple[Workbook, dict[str, str]], keys: Keys
+) -> None:
+    """Relationships of a person no record refers to, a record referring to a person without
+    one, people-register entries in a research bundle, relationships in a practitioner's."""
+    wb, ids = client_workbook
+    studied = Person(alias="Quillon", relationship="colleague", sharing=Sharing.RESEARCH)
+    talk = validate_record(
+        EmotionEpisode, episode_data(people=[studied.id, ids["hidden_person"]], sharing="research")
+    )
+    wb.save_many([studied, talk])
+    good = build_bundle(wb, Audience.RESEARCH, sequence=1).document
+    assert parse_document(json.dumps(good).encode()).relationships == {studied.id: "colleague"}
+
+    def refused(document: dict[str, object]) -> str:
+        with pytest.raises(BundleError) as error:
+            parse_document(json.dumps(document).encode(), source="r.age")
+        return str(error.value)
+
+    extra = {**good, "relationships": {**good["relationships"], ids["hidden_person"]: "partner"}}
+    assert f"name person {ids['hidden_person']}, whom no record refers to" in refused(extra)
+    records = json.loads(json.dumps(good["records"]))
+    next(r for r in records if r["id"] == talk.id)["data"]["people"][1] = ids["hidden_person"]
+    assert f"refers to person {ids['hidden_person']}, who has no relationship" in refused(
+        {**good, "records": records}
+    )
+    people = build_bundle(wb, Audience.PRACTITIONER, sequence=1).document
+    assert "carries people-register entries" in refused({**good, "people": people["people"]})
+    assert "relationships are for research bundles only" in refused(
+        {**people, "relationships": {ids["shown_person"]: "friend"}}
+    )
+    # a format 2 research bundle named every person referred to: still read
+    older = {**good, "format_version": 2, "records": records}
+    older["relationships"] = {**good["relationships"], ids["hidden_person"]: "partner"}
+    assert parse_document(json.dumps(older).encode()).format_version == 2
+
+
+def test_the_check_before_a_research_bundle_leaves(
+    client_workbook: tuple[Workbook, dict[str, str]],
+) -> None:
+    from heron_research.errors import ShareError
+    from heron_research.exchange.bundle import _check_leaving
+
+    _, ids = client_workbook
+    records = [{"data": {"people": [ids["hidden_person"], LEFT_OUT]}}]
+    visible = {"someone-shared": "friend"}
+    _check_leaving([{"data": {"people": [LEFT_OUT]}}], {}, visible)  # passes
+    with pytest.raises(ShareError) as hidden:
+        _check_leaving(records, {ids["hidden_person"]: "partner"}, visible)
+    assert "not shared for research" in str(hidden.value)
+    assert "Nothing was written" in str(hidden.value)
+    with pytest.raises(ShareError) as unnamed:
+        _check_leaving(records, {}, visible)
+    assert "has no relationship" in str(unnamed.value)
 
 
 def test_an_earlier_private_version_is_not_in_the_history_either(
