@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,108 @@ def test_the_dataset_from_research_bundles_is_the_one_from_the_workbooks(
     if free_text == "scrubbed":
         notes = dataset.table("episodes")["notes"].tolist()
         assert "Call [manager] on [phone]" in notes
+
+
+def _people_programme(folder: Path, n: int) -> list[Path]:
+    """``n`` workbooks, each with a person shared for research, one shared with the
+    practitioner only, one kept private and one shared for research since deleted, all
+    referred to by a research episode and hypotheses; and own words naming the first."""
+    from datetime import UTC, datetime
+
+    from research_helpers import P, R, X, build_workbook, consent, episode
+
+    from heron_research.records import Person, ProjectionHypothesis
+
+    paths = []
+    for i in range(n):
+        friend = Person(alias="Zebedee Quartermaine", relationship="friend", sharing=R)
+        sister = Person(alias="Philippa", relationship="sibling", sharing=P)
+        partner = Person(alias="Bartholomew", relationship="partner", sharing=X)
+        gone = Person(alias="Ottoline", relationship="colleague", sharing=R)
+        people = [friend.id, sister.id, partner.id, gone.id]
+        text = "Zebedee, Philippa, Bartholomew and Ottoline came round"
+        records = [
+            consent(datetime(2025, 1, 2, 9, 0, tzinfo=UTC)),
+            friend,
+            sister,
+            partner,
+            gone,
+            episode(
+                datetime(2025, 3, 3, 8, 15, tzinfo=UTC),
+                situation=text,
+                people=people,
+                emotions=[{"emotion": "Zebedee blues", "intensity": 4}],
+                self_management=[
+                    {"technique": "texting Zebedee", "skill": "expression", "intensity_after": 2}
+                ],
+            ),
+            *(
+                ProjectionHypothesis(
+                    sharing=R,
+                    opened_on=date(2025, 3, 6),
+                    person_id=person,
+                    reaction=text,
+                    echoes="an old story",
+                    unprocessed_emotion="grief",
+                )
+                for person in people
+            ),
+        ]
+        path = build_workbook(folder / f"people-{i}.heron", records)
+        with Workbook.open(path) as wb:
+            wb.delete(gone.id)
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("free_text", ["none", "scrubbed"])
+def test_people_and_own_words_from_research_bundles_are_those_from_the_workbooks(
+    tmp_path: Path,
+    study: tuple[Path, str],
+    client_key: Path,
+    scheduler: str,
+    study_key: StudyKey,
+    free_text: str,
+) -> None:
+    """The same workbooks batched directly and as research bundles: the same dataset, whose
+    person columns hold the person shared for research (keyed id and relationship) and blank
+    the others (practitioner only, private, deleted), and whose own words are scrubbed by
+    the client's register in both roads (6 participants, k = 5: they are kept)."""
+    import pyarrow.parquet as pq
+
+    workbooks, bundles = tmp_path / "workbooks", tmp_path / "bundles"
+    workbooks.mkdir()
+    bundles.mkdir()
+    for path in _people_programme(workbooks, 6):
+        _share(path, bundles / f"{path.stem}.age", study, client_key, free_text=free_text)
+    common: dict[str, Any] = {
+        "key": study_key,
+        "scheduler": scheduler,
+        "as_of": AS_OF,
+        "free_text": free_text,
+        "k": 5,
+    }
+    direct = run_batch([workbooks], tmp_path / "direct", **common)
+    read = run_batch([bundles], tmp_path / "read", identities=load_identities([study[0]]), **common)
+    assert direct.counts == read.counts == {"inputs": 6, "included": 6, "excluded": 0, "erred": 0}
+    same, other = digests(tmp_path / "direct"), digests(tmp_path / "read")
+    assert {n: d for n, d in same.items() if n != MANIFEST} == {
+        n: d for n, d in other.items() if n != MANIFEST
+    }
+    assert _comparable(_manifest(tmp_path / "direct")) == _comparable(_manifest(tmp_path / "read"))
+    for out in (tmp_path / "direct", tmp_path / "read"):
+        for name in ("episode_people", "hypotheses"):
+            rows = pq.read_table(out / f"{name}.parquet").to_pylist()
+            assert len(rows) == 6 * 4, name
+            shown = [r for r in rows if r["person_id"] is not None]
+            assert len(shown) == 6 and {r["relationship"] for r in shown} == {"friend"}, name
+            assert {r["relationship"] for r in rows if r["person_id"] is None} == {None}, name
+        episodes = pq.read_table(out / "episodes.parquet").to_pylist()
+        assert [e["n_people"] for e in episodes] == [4] * 6
+        techniques = pq.read_table(out / "episode_self_management.parquet")["technique"]
+        assert set(techniques.to_pylist()) == {"texting [friend]"}
+        emotions = pq.read_table(out / "episode_emotions.parquet")["emotion"]
+        assert set(emotions.to_pylist()) == {"[friend] blues"}
 
 
 def test_mixed_inputs_bundles_workbooks_and_exports(
