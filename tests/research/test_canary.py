@@ -3,13 +3,17 @@
 Synthetic workbooks carry unusual names (in the people register, as a co-counselling peer
 and in free text, with variants), an e-mail address, phone numbers, dates of birth, file
 paths, the workbook files' own paths and the study key itself. The batch runs with free
-text left out and with it scrubbed. Every output file is then searched: its raw bytes
+text left out and with it scrubbed, on the workbooks and on the research bundles the
+clients share of them (``road``: the bundle's decrypted bytes are searched too, for what
+must not leave the client's machine). Every output file is then searched: its raw bytes
 (Parquet footers, page headers and statistics are not compressed), every decoded value of
 every Parquet column, each column chunk's statistics, and the JSON files.
 """
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -30,14 +34,59 @@ from canaries import (
 )
 from research_helpers import AS_OF, KEY_TEXT, build_workbook, participant_records
 
+from heron_research.errors import HeronError
 from heron_research.records import CoCounsellingSession, Sharing
-from heron_research.research import run_batch
+from heron_research.research import StudyIdentities, load_identities, run_batch
 from heron_research.research.keys import StudyKey
 from heron_research.research.tables import TABLES
 
 
 def _notes(key: str) -> str:
     return notes_text(NAMES, PEER, EMAIL, PHONES, BIRTHDAYS, PATHS, key)
+
+
+@dataclass(frozen=True)
+class Road:
+    """What the batch reads: the workbooks themselves, or the research bundles of them."""
+
+    folder: Path
+    identities: StudyIdentities
+    #: each bundle's decrypted document (empty on the workbook road)
+    plaintexts: dict[str, bytes]
+
+
+def _road(road: str, folder: Path, free_text: str, tmp_path: Path) -> Road:
+    """``folder`` as it is, or each workbook in it shared for research (``free_text``) into
+    a folder of bundles (with the folder's other ``.heron`` files beside them)."""
+    if road == "workbook":
+        return Road(folder, StudyIdentities(), {})
+    from heron_research.exchange.bundle import build_bundle
+    from heron_research.exchange.keys import new_identity
+    from heron_research.exchange.share import share
+    from heron_research.visibility import Audience
+    from heron_research.workbook import Workbook
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    study, client = keys / "study.agekey", keys / "client.agekey"
+    recipient = new_identity(study)
+    new_identity(client)
+    out = tmp_path / f"bundles-{free_text}"
+    out.mkdir()
+    plaintexts: dict[str, bytes] = {}
+    for path in sorted(folder.glob("*.heron")):  # listed before any is opened
+        try:
+            wb = Workbook.open(path)
+        except HeronError:
+            shutil.copyfile(path, out / path.name)  # not a workbook: it goes as it is
+            continue
+        with wb:
+            bundle = out / f"{path.stem}.age"
+            share(wb, "research", bundle, recipient=recipient, identity=client, free_text=free_text)
+            plaintexts[path.name] = build_bundle(
+                wb, Audience.RESEARCH, sequence=1, free_text=free_text
+            ).to_bytes()
+    return Road(out, load_identities([study]), plaintexts)
 
 
 @pytest.fixture
@@ -67,18 +116,28 @@ def planted(tmp_path: Path) -> tuple[Path, list[str]]:
     return folder, [str(p) for p in paths]
 
 
+@pytest.mark.parametrize("road", ["workbook", "bundle"])
 @pytest.mark.parametrize("free_text", ["none", "scrubbed"])
 def test_no_canary_in_any_output_byte(
     tmp_path: Path,
     planted: tuple[Path, list[str]],
     scheduler: str,
     free_text: str,
+    road: str,
 ) -> None:
     folder, paths = planted
     key = StudyKey(KEY_TEXT)
     out = tmp_path / f"dataset-{free_text}"
+    given = _road(road, folder, free_text, tmp_path)
     report = run_batch(
-        [folder], out, key=key, free_text=free_text, k=5, scheduler=scheduler, as_of=AS_OF
+        [given.folder],
+        out,
+        key=key,
+        free_text=free_text,
+        k=5,
+        scheduler=scheduler,
+        as_of=AS_OF,
+        identities=given.identities,
     )
     assert report.counts == {"inputs": 7, "included": 6, "excluded": 0, "erred": 1}
     secrets_ = [KEY_TEXT, KEY_TEXT.hex().encode(), key.pseudonymiser()._key]
@@ -94,6 +153,11 @@ def test_no_canary_in_any_output_byte(
     scan = scan_dataset(out, canaries)
     assert len(scan.files) == len(list(out.iterdir())) == len(TABLES) + 2
     assert scan.hits == []
+    # what leaves the client's machine: no name, contact detail or date in a bundle
+    names = Canaries.of(anywhere=[c for c in BYTE_CANARIES if c != "canary-client"])
+    assert len(given.plaintexts) == (6 if road == "bundle" else 0)
+    for name, plaintext in given.plaintexts.items():
+        assert names.anywhere.found(plaintext.lower()) == set(), name
     # the scanner finds what was planted (in the input's own bytes): the check is not vacuous
     found = scan_file(Path(paths[0]), canaries).hits
     planted_found = {h.canary for h in found if h.where == "bytes"}
@@ -111,13 +175,15 @@ def test_no_canary_in_any_output_byte(
         assert "notes" not in episodes[0]
 
 
+@pytest.mark.parametrize("road", ["workbook", "bundle"])
 @pytest.mark.parametrize("free_text", ["none", "scrubbed"])
 def test_no_address_name_form_own_word_or_private_person_reaches_the_dataset(
-    tmp_path: Path, scheduler: str, free_text: str
+    tmp_path: Path, scheduler: str, free_text: str, road: str
 ) -> None:
     """Issue 15's forms: street addresses, every spelling of a registered name (hyphen,
     joined, parts, possessives, case, accents), own words naming someone (used by 6
-    participants, k = 5), and the keyed ids of people not shared for research."""
+    participants, k = 5), and the keyed ids of people not shared for research; on the
+    bundle road, also not in what leaves the client's machine (their ids unkeyed, too)."""
     from datetime import UTC, date, datetime
 
     from canaries import (
@@ -137,6 +203,7 @@ def test_no_address_name_form_own_word_or_private_person_reaches_the_dataset(
     folder = tmp_path / "forms"
     folder.mkdir()
     private_ids: list[str] = []
+    unkeyed: list[str] = []  # the ids as in the workbook, of people not shared for research
     kept_ids: list[str] = []
     for n in range(6):
         shared = Person(alias=FORM_NAMES[0], relationship="friend", sharing=R)
@@ -173,16 +240,29 @@ def test_no_address_name_form_own_word_or_private_person_reaches_the_dataset(
         path = build_workbook(folder / f"forms-{n}.heron", records)
         with Workbook.open(path, readonly=True) as wb:
             private_ids += [keys.record(wb.id, practitioner.id), keys.record(wb.id, private.id)]
+            unkeyed += [practitioner.id, private.id]
             kept_ids.append(keys.record(wb.id, shared.id))
     out = tmp_path / f"dataset-{free_text}"
+    given = _road(road, folder, free_text, tmp_path)
     report = run_batch(
-        [folder], out, key=key, free_text=free_text, k=5, scheduler=scheduler, as_of=AS_OF
+        [given.folder],
+        out,
+        key=key,
+        free_text=free_text,
+        k=5,
+        scheduler=scheduler,
+        as_of=AS_OF,
+        identities=given.identities,
     )
     assert report.counts == {"inputs": 6, "included": 6, "excluded": 0, "erred": 0}
     canaries = Canaries.of(anywhere=[*FORM_CANARIES, *private_ids], in_words=FORM_WORD_CANARIES)
     assert len(canaries) >= 20 + len(private_ids)
     scan = scan_dataset(out, canaries)
     assert scan.hits == [], f"{len(scan.hits)} hits of {len(canaries)} canaries: {scan.hits[:10]}"
+    leaving = Canaries.of(anywhere=[*FORM_CANARIES, *unkeyed])
+    assert len(given.plaintexts) == (6 if road == "bundle" else 0)
+    for name, plaintext in given.plaintexts.items():
+        assert leaving.anywhere.found(plaintext.lower()) == set(), name
     # not vacuous: the forms are in the inputs, and what is kept is there, as tokens
     planted = scan_file(folder / "forms-0.heron", Canaries.of(anywhere=FORM_CANARIES)).hits
     assert {h.canary for h in planted if h.where == "bytes"} == set(FORM_CANARIES)
