@@ -223,7 +223,11 @@ def test_people_and_own_words_from_research_bundles_are_those_from_the_workbooks
     the others (practitioner only, private, deleted), and whose own words are scrubbed by
     the client's register in both roads (6 participants, k = 5: they are kept)."""
     import pyarrow.parquet as pq
+    from canaries import Canaries, scan_dataset
 
+    from heron_research.exchange.bundle import decrypt_bundle
+
+    names = Canaries.of(anywhere=["zebedee", "quartermaine", "philippa", "bartholomew", "ottoline"])
     workbooks, bundles = tmp_path / "workbooks", tmp_path / "bundles"
     workbooks.mkdir()
     bundles.mkdir()
@@ -257,6 +261,14 @@ def test_people_and_own_words_from_research_bundles_are_those_from_the_workbooks
         assert set(techniques.to_pylist()) == {"texting [friend]"}
         emotions = pq.read_table(out / "episode_emotions.parquet")["emotion"]
         assert set(emotions.to_pylist()) == {"[friend] blues"}
+        # no name in any Parquet value, statistic or the codebook
+        assert scan_dataset(out, names).hits == []
+    # nor in what left the clients' machines (the workbooks hold every one: not vacuous)
+    planted = names.anywhere.found((workbooks / "people-0.heron").read_bytes().lower())
+    assert len(planted) == 5
+    for bundle in sorted(bundles.iterdir()):
+        document = decrypt_bundle(bundle.read_bytes(), [load_identity(study[0])])
+        assert names.anywhere_text.found(document.model_dump_json().lower()) == set()
 
 
 def test_mixed_inputs_bundles_workbooks_and_exports(
