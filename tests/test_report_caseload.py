@@ -139,3 +139,42 @@ def test_jobs_are_checked_before_anything_runs(books: list[Path], tmp_path: Path
     assert not (tmp_path / "out").exists()
     assert default_jobs(1) == 1
     assert 1 <= default_jobs(10) <= 2
+
+
+@pytest.mark.processes
+def test_ctrl_c_stops_a_caseload_promptly_and_leaves_no_kernel(
+    books: list[Path], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    cli = Path(sys.executable).parent / "heron-research"
+    command = [str(cli), "report", *map(str, books), "--until", f"{UNTIL}", "--jobs", "2"]
+    proc = subprocess.Popen(
+        [*command, "--out-dir", f"{tmp_path / 'out'}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        # Ctrl-C as at a terminal, though this test may run where SIGINT is ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the first report is written: both lanes are at work
+    assert " -> " in first
+    kernels = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    rest, stderr = proc.communicate(timeout=120)  # and the pipes are closed
+    code = proc.returncode
+
+    took = time.monotonic() - started
+    assert (code, stderr.split()) == (1, ["heron-research:", "aborted"]), rest
+    assert took < 60
+    _, alive = psutil.wait_procs(kernels, timeout=30)
+    assert alive == []
+    # the kernels' private folders and every report's work folder are removed
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("heron-")] == []

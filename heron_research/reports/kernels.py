@@ -24,11 +24,13 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from heron_research.errors import ReportError
 from heron_research.reports.warm import without_optional
 
 __all__ = [
@@ -124,6 +126,7 @@ class ReusedKernel:
         self.kc: Any = None
         self.used = False
         self.answered = False
+        self.killed = False
         self._pid: int | None = None
 
     def start(self) -> None:
@@ -135,6 +138,8 @@ class ReusedKernel:
         if self.km is not None and not run_sync(self.km.is_alive)():
             self.drop()
         if self.km is None:
+            if self.killed:
+                raise ReportError("the caseload was stopped")
             self.km = start_kernel(self.work, self.modules)
             self._pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
             self.kc = self.km.client()
@@ -163,16 +168,24 @@ class ReusedKernel:
         return self.km, self.kc
 
     def _reset(self) -> bool:
-        """Clear the namespace over the open client; whether that worked."""
+        """Clear the namespace over the open client; whether that worked (a kernel that
+        died meanwhile is noticed within a second)."""
+        from queue import Empty
+
         from jupyter_core.utils import run_sync
 
-        try:
-            reply = run_sync(self.kc.execute_interactive)(
-                RESET, store_history=False, timeout=RESET_TIMEOUT_S, output_hook=lambda msg: None
-            )
-        except (RuntimeError, TimeoutError):
-            return False
-        return bool(reply.get("content", {}).get("status") == "ok")
+        msg_id = self.kc.execute(RESET, silent=True, store_history=False)
+        deadline = time.monotonic() + RESET_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                reply = run_sync(self.kc.get_shell_msg)(timeout=1)
+            except Empty:
+                if not run_sync(self.km.is_alive)():
+                    return False
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return bool(reply.get("content", {}).get("status") == "ok")
+        return False
 
     def drop(self) -> None:
         """Close the client and stop the kernel; the next :meth:`start` makes new ones."""
@@ -186,7 +199,9 @@ class ReusedKernel:
 
     def kill(self) -> None:
         """Kill the kernel's process now (from any thread): the notebook running on it stops
-        with a dead kernel, and :meth:`close` then cleans up on the owning thread."""
+        with a dead kernel, no new kernel is started (:meth:`start` raises ReportError),
+        and :meth:`close` then cleans up on the owning thread."""
+        self.killed = True  # and no new one is started
         pid = self._pid
         if pid is not None:
             with suppress(ProcessLookupError, PermissionError):  # gone already
