@@ -13,7 +13,7 @@ compiles the package afresh). It prints the totals, the ratio b/a (target <= 0.2
 time to the batch's first report against the median single call (target: no slower).
 ``--rounds`` repeats (a) and (b), interleaved, and reports medians.
 
-Usage: python benchmarks/report_caseload.py [--workbooks 20] [--years 1] [--rounds 1]
+Usage: python benchmarks/report_caseload.py [--workbooks 20] [--years 1] [--rounds 1] [--jobs N]
 """
 
 from __future__ import annotations
@@ -50,10 +50,13 @@ def _single(workbook: Path, until: str, out: Path) -> float:
     return elapsed
 
 
-def _batch(workbooks: list[Path], until: str, out_dir: Path) -> tuple[float, float]:
+def _batch(
+    workbooks: list[Path], until: str, out_dir: Path, jobs: int | None
+) -> tuple[float, float]:
     """(seconds to the first report's line, seconds in all)."""
     start = time.perf_counter()
     cmd = [_cli(), "report", *map(str, workbooks), "--until", until, "--out-dir", str(out_dir)]
+    cmd += ["--jobs", str(jobs)] if jobs else []
     first = None
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
@@ -73,6 +76,7 @@ def main() -> int:
     parser.add_argument("--workbooks", type=int, default=20)
     parser.add_argument("--years", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--jobs", type=int, help="the caseload's --jobs [default: its own]")
     args = parser.parse_args()
 
     from heron_research.demo import generate_demo
@@ -103,13 +107,18 @@ def main() -> int:
             ]
             singles.extend(times)
             separate.append(sum(times))
-            first, total = _batch(books, day, work / f"batch-{round_}")
+            first, total = _batch(books, day, work / f"batch-{round_}", args.jobs)
             firsts.append(first)
             batch.append(total)
         a, b = statistics.median(separate), statistics.median(batch)
         single, first = statistics.median(singles), statistics.median(firsts)
         print(f"(a) {len(books)} separate calls:      {a:7.1f} s  (median call {single:.2f} s)")
-        print(f"(b) one caseload call:          {b:7.1f} s  ({b / len(books):.2f} s a report)")
+        from heron_research.reports.caseload import default_jobs
+
+        jobs = args.jobs or default_jobs(len(books))
+        print(
+            f"(b) one caseload call, {jobs} lane(s): {b:7.1f} s  ({b / len(books):.2f} s a report)"
+        )
         verdict = "met" if b / a <= TARGET_RATIO else "missed"
         print(f"ratio b/a: {b / a:.2f}x (target <= {TARGET_RATIO}x: {verdict})")
         verdict = "met" if first <= single else "missed"

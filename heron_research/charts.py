@@ -568,14 +568,26 @@ def restart_ids() -> None:
     _counter = itertools.count(1)
 
 
+_ID_USE = re.compile(r'(\bid="|url\(#|href="#)([^"()\s]+)')
+
+
 def _unique_ids(svg: str) -> str:
-    """Prefix the SVG's ids so several charts can share one HTML page."""
+    """Rename the SVG's ids so several charts can share one HTML page, and so a chart's
+    bytes do not depend on what the process drew before: vl-convert numbers some ids
+    (gradients, clip paths) by a counter of its own that runs across charts. Each id
+    becomes ``hr<chart>-<kind><n>``, numbered in order of first use within the chart."""
     prefix = f"hr{next(_counter)}-"
-    for name in set(_ID.findall(svg)):
-        svg = svg.replace(f'id="{name}"', f'id="{prefix}{name}"')
-        svg = svg.replace(f"url(#{name})", f"url(#{prefix}{name})")
-        svg = svg.replace(f'href="#{name}"', f'href="#{prefix}{name}"')
-    return svg
+    names: dict[str, str] = {}
+    for name in _ID.findall(svg):
+        if name not in names:
+            kind = re.sub(r"[_\d]+$", "", name) or "id"
+            names[name] = f"{prefix}{kind}{len(names) + 1}"
+
+    def renamed(match: re.Match[str]) -> str:
+        lead, name = match.groups()
+        return lead + names.get(name, name)
+
+    return _ID_USE.sub(renamed, svg)
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:

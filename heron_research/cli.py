@@ -217,6 +217,11 @@ def lab(workbook: Path | None, port: int | None, no_browser: bool) -> None:
     help="Folder for the reports of several workbooks (made owner-only if new).",
 )
 @click.option("--keep-notebook", is_flag=True, help="Keep the executed notebook beside the report.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Reports made at the same time for several workbooks [default: one per core, up to 2].",
+)
 def report(
     workbooks: tuple[Path, ...],
     since: str | None,
@@ -226,6 +231,7 @@ def report(
     out: Path | None,
     out_dir: Path | None,
     keep_notebook: bool,
+    jobs: int | None,
 ) -> None:
     """Write an offline HTML report on WORKBOOK and print its path (only you can read it).
 
@@ -242,9 +248,16 @@ def report(
         return
     if out is not None:
         raise click.UsageError("--out names one report; use --out-dir for several")
-    with _Progress(len(reports.runner.caseload(workbooks))) as progress:
+    from heron_research.reports.caseload import sources
+
+    with _Progress(len(sources(workbooks))) as progress:
         made = reports.run_reports(
-            workbooks, **options, out_dir=out_dir, keep_notebook=keep_notebook, on_report=progress
+            workbooks,
+            **options,
+            out_dir=out_dir,
+            keep_notebook=keep_notebook,
+            jobs=jobs,
+            on_report=progress,
         )
     failed = sum(not item.ok for item in made)
     click.echo(f"{len(made) - failed} of {len(made)} reports made.")

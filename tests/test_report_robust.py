@@ -29,7 +29,7 @@ from heron_research.cli import main
 from heron_research.errors import ChartError
 from heron_research.records import EmotionEpisode, ProjectionHypothesis
 from heron_research.reports import SectionFailedError, run_report, run_reports
-from heron_research.reports import runner as runner_module
+from heron_research.reports import kernels as kernels_module
 from heron_research.reports.common import chart
 from heron_research.reports.engine import KERNEL_DIED
 from heron_research.reports.html import REPLACEMENT, esc, tag, xml_safe
@@ -230,17 +230,17 @@ def test_a_caseload_is_made_with_one_kernel_and_a_bad_workbook_is_named(
     (folder / "broken.heron").write_text("not a workbook", encoding="utf-8")
     (folder / "notes.txt").write_text("not a workbook either, and not a .heron", encoding="utf-8")
     started = []
-    real_start = runner_module._start_kernel
+    real_start = kernels_module.start_kernel
 
     def counted(*args: object) -> object:
         started.append(args)
         return real_start(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner_module, "_start_kernel", counted)
+    monkeypatch.setattr(kernels_module, "start_kernel", counted)
     out = tmp_path / "reports"
 
     with pytest.raises(SystemExit) as exit_:
-        main(["report", str(folder), "--until", UNTIL.isoformat(), "--out-dir", str(out)])
+        main(["report", f"{folder}", "--until", f"{UNTIL}", "--out-dir", f"{out}", "--jobs", "1"])
 
     lines = capsys.readouterr().out.splitlines()
     assert exit_.value.code == 1

@@ -81,7 +81,9 @@ STARTERS: dict[str, frozenset[str]] = {
         {
             "run_nbval",
             "run_report",
+            "run_reports",
             "run_cohort_report",
+            "ReusedKernel",
             "execute_notebook",
             "start_kernel",
             "KernelManager",

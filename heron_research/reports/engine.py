@@ -70,7 +70,8 @@ class PrestartedKernelEngine(NBClientEngine):
         **kwargs: Any,
     ) -> Any:
         """Execute the notebook; with ``keep_kernel`` the kernel stays up for the next
-        notebook (a caseload run), otherwise it is stopped when the last cell replies."""
+        notebook (a caseload run), otherwise it is stopped when the last cell replies. A
+        client passed in (``kc``, already open) is used as it is and left open."""
         from nbclient.exceptions import DeadKernelError
 
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
@@ -85,14 +86,17 @@ class PrestartedKernelEngine(NBClientEngine):
         )
         # the notebook is complete when the last cell replies: stop the kernel at once
         # rather than wait for it to tear down pandas and the chart engine
+        given = final.pop("kc", None)
         client = PapermillNotebookClient(nb_man, shutdown_kernel="immediate", **final)
+        if given is not None:  # nbclient then opens no client of its own
+            client.kc = given
         try:
             return client.execute(cleanup_kc=not keep_kernel)
         except DeadKernelError as exc:
             _mark_dead_kernel(nb_man, str(exc) or "it died")
             return nb_man.nb
         finally:
-            if keep_kernel and client.kc is not None:
+            if keep_kernel and given is None and client.kc is not None:
                 client.kc.stop_channels()
 
 

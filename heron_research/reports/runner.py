@@ -24,10 +24,9 @@ partial notebook is kept beside the report (owner-only) for diagnosis. A kernel 
 a cell (a library aborting its process) is reported the same way, naming the section that
 was running (:data:`~heron_research.reports.engine.KERNEL_DIED`).
 
-:func:`run_reports` makes a practitioner's caseload in one go: one kernel (and one HTML
-exporter) for every workbook, its user namespace cleared between notebooks, and a new
-kernel only after one died. A workbook that cannot be reported is listed with its one-line
-reason and the rest are made.
+:func:`~heron_research.reports.caseload.run_reports` makes a practitioner's caseload in one
+go on reused kernels (see :mod:`~heron_research.reports.caseload`); the kernels themselves
+are started and stopped by :mod:`~heron_research.reports.kernels`.
 """
 
 from __future__ import annotations
@@ -35,18 +34,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from importlib.resources import as_file
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from heron_research.errors import HeronError, ReportError, SectionFailedError
+from heron_research.errors import ReportError, SectionFailedError
 from heron_research.reports.context import parse_day
 from heron_research.reports.html import REPORT_MIME
+from heron_research.reports.kernels import Background, ReusedKernel, start_kernel, stop_kernel
 from heron_research.reports.registry import COHORT, WORKBOOK, ReportKind, report_kind
 from heron_research.reports.warm import without_optional
 from heron_research.resources import notebook_file
@@ -56,29 +54,13 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
 
 __all__ = [
-    "CaseloadReport",
     "ReportResult",
     "SectionFailedError",
-    "caseload",
     "default_out",
     "failed_section",
     "run_cohort_report",
     "run_report",
-    "run_reports",
 ]
-
-#: what the kernel imports while it starts (in the kernel's own process): the report
-#: kind's section module is added by :func:`_start_kernel`
-WARM_UP = "from heron_research.reports.warm import warm_up; warm_up({modules}); del warm_up"
-#: what a shared kernel runs between two notebooks of a caseload: the last report's names
-#: are forgotten (its modules stay imported) and chart ids start again, so each report is
-#: the page a single ``heron-research report`` makes
-RESET = (
-    "get_ipython().reset(new_session=False)\n"
-    "from heron_research.charts import restart_ids; restart_ids(); del restart_ids"
-)
-#: the files a folder given to :func:`caseload` contributes
-WORKBOOK_GLOB = "*.heron"
 
 
 @dataclass(frozen=True)
@@ -93,25 +75,6 @@ class ReportResult:
     fingerprint: str
     notebook: Path | None  # the executed notebook, when kept
     seconds: float
-
-
-@dataclass(frozen=True)
-class CaseloadReport:
-    """One workbook of a caseload run: its report, or why there is none (one line)."""
-
-    source: Path
-    result: ReportResult | None
-    error: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None
-
-    def line(self) -> str:
-        """What the command prints for it: ``SOURCE -> REPORT`` or ``SOURCE: not made: WHY``."""
-        if self.result is not None:
-            return f"{self.source} -> {self.result.path}"
-        return f"{self.source}: not made: {self.error}"
 
 
 def default_out(source: Path, kind: str, until: date, audience: str) -> Path:
@@ -160,120 +123,6 @@ def _keep_partial(source: Path, out: Path) -> Path | None:
     kept = out.with_name(f"{out.stem}.partial.ipynb")
     _write_private(kept, source.read_bytes())
     return kept
-
-
-class _Background:
-    """Run a callable in a thread; :meth:`result` waits and re-raises its error."""
-
-    def __init__(self, work: Callable[[], Any], name: str) -> None:
-        self._result: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self, work: Callable[[], Any]) -> None:
-        try:
-            self._result = work()
-        except BaseException as exc:  # handed to the caller in result()
-            self._error = exc
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-
-def _start_kernel(cwd: Path, modules: tuple[str, ...] = ()) -> Any:
-    """Start a python3 kernel that imports the report code (and ``modules``) while it
-    starts up."""
-    with without_optional():
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-
-    if os.name == "posix":  # sockets in the private work folder: no port another user can reach
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(cwd / "kernel"))
-    else:
-        km = AsyncKernelManager(kernel_name="python3")
-    run_sync(km.start_kernel)(
-        cwd=str(cwd),
-        extra_arguments=[
-            f"--IPKernelApp.exec_lines={WARM_UP.format(modules=', '.join(map(repr, modules)))}",
-            # no history of the report's code (it names the workbook) under ~/.ipython
-            "--HistoryManager.enabled=False",
-            "--HistoryManager.hist_file=:memory:",
-        ],
-    )
-    return km
-
-
-def _stop_kernel(km: Any) -> None:
-    from jupyter_core.utils import run_sync
-
-    try:
-        if run_sync(km.is_alive)():
-            run_sync(km.shutdown_kernel)(now=False)
-    finally:
-        run_sync(km.cleanup_resources)()
-
-
-class _SharedKernel:
-    """One kernel (and one HTML exporter) for the notebooks of a caseload run."""
-
-    def __init__(self, modules: tuple[str, ...]) -> None:
-        self.modules = modules
-        self.work = Path(tempfile.mkdtemp(prefix="heron-caseload-"))
-        self.km: Any = None
-        self.used = False
-        self.exporter = _Background(_make_exporter, "nbconvert exporter")
-
-    def start(self) -> None:
-        """Start the kernel (if there is none, or the last one died)."""
-        from jupyter_core.utils import run_sync
-
-        if self.km is not None and not run_sync(self.km.is_alive)():
-            self.drop()
-        if self.km is None:
-            self.km = _start_kernel(self.work, self.modules)
-            self.used = False
-
-    def ready(self) -> Any:
-        """The kernel, alive, with nothing left of the last notebook in its namespace."""
-        self.start()
-        if self.used and not _run_code(self.km, RESET):
-            self.drop()
-            self.start()
-        self.used = True
-        return self.km
-
-    def drop(self) -> None:
-        if self.km is not None:
-            km, self.km = self.km, None
-            _stop_kernel(km)
-
-    def close(self) -> None:
-        try:
-            self.drop()
-        finally:
-            shutil.rmtree(self.work, ignore_errors=True)
-
-
-def _run_code(km: Any, code: str) -> bool:
-    """Run ``code`` in ``km``'s kernel; whether it ran without an error."""
-    from jupyter_core.utils import run_sync
-
-    kc = km.client()
-    kc.start_channels()
-    try:
-        run_sync(kc.wait_for_ready)(timeout=60)
-        reply = run_sync(kc.execute_interactive)(
-            code, store_history=False, timeout=60, output_hook=lambda msg: None
-        )
-    except (RuntimeError, TimeoutError):
-        return False
-    finally:
-        kc.stop_channels()
-    return bool(reply.get("content", {}).get("status") == "ok")
 
 
 def _summary(nb: NotebookNode) -> dict[str, Any]:
@@ -347,97 +196,6 @@ def _checked(
     return entry, start, end
 
 
-def caseload(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The workbooks named by ``paths``: a file as given, a folder as its ``*.heron`` files
-    (sorted by name); each once, in order."""
-    found: list[Path] = []
-    for given in paths:
-        path = Path(given)
-        found.extend(sorted(path.glob(WORKBOOK_GLOB)) if path.is_dir() else [path])
-    return list(dict.fromkeys(found))
-
-
-def run_reports(
-    workbooks: Iterable[str | os.PathLike[str]],
-    *,
-    out_dir: str | os.PathLike[str] | None = None,
-    kind: str = "review",
-    since: str | date | None = None,
-    until: str | date | None = None,
-    audience: str = "client",
-    keep_notebook: bool = False,
-    on_report: Callable[[CaseloadReport, int, int], None] | None = None,
-) -> list[CaseloadReport]:
-    """Run the ``kind`` report on each of ``workbooks`` (files, or folders of ``*.heron``
-    files: see :func:`caseload`) with one kernel, and say how each went.
-
-    Each report is the one :func:`run_report` makes with the same options, written to
-    ``out_dir`` (created owner-only) under its default name, or beside its workbook. A
-    workbook that cannot be reported (missing, damaged, a failing section) is listed with
-    the reason and the rest are made. ``on_report(item, done, total)`` is called after each.
-    Options that are wrong for every workbook (the period, the audience, two workbooks that
-    would write the same file) raise :class:`ReportError` before anything runs.
-    """
-    entry, start, end = _checked(kind, audience, since, until)
-    sources = caseload(workbooks)
-    if not sources:
-        raise ReportError("no workbooks to report on (a folder gives its *.heron files)")
-    targets: dict[Path, Path] = {}
-    for source in sources:
-        target = entry.default_out(source, end, audience)
-        target = Path(out_dir) / target.name if out_dir is not None else target
-        if target in targets.values():
-            first = next(s for s, t in targets.items() if t == target)
-            raise ReportError(f"{first} and {source} would both be reported to {target}")
-        targets[source] = target
-    if out_dir is not None:
-        _private_folder(Path(out_dir))
-    shared = _SharedKernel((entry.module,))
-    done: list[CaseloadReport] = []
-    try:
-        shared.start()  # starts while the first workbook is checked
-        for source in sources:
-            started = time.monotonic()
-            parameters = {
-                "workbook": str(source.resolve()),
-                "since": start.isoformat() if start else None,
-                "until": end.isoformat(),
-                "audience": audience,
-                "title": None,
-            }
-            try:
-                result = _run(
-                    entry,
-                    source,
-                    parameters,
-                    since=start,
-                    until=end,
-                    audience=audience,
-                    out=targets[source],
-                    keep_notebook=keep_notebook,
-                    title=None,
-                    notebook=None,
-                    started=started,
-                    shared=shared,
-                )
-                item = CaseloadReport(source, result, None)
-            except (HeronError, OSError) as exc:
-                item = CaseloadReport(source, None, _one_line(exc))
-            done.append(item)
-            if on_report is not None:
-                on_report(item, len(done), len(sources))
-    finally:
-        shared.close()
-    return done
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror}"
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def run_cohort_report(
     dataset: str | os.PathLike[str],
     *,
@@ -485,10 +243,11 @@ def _run(
     title: str | None,
     notebook: str | os.PathLike[str] | None,
     started: float,
-    shared: _SharedKernel | None = None,
+    kernel: ReusedKernel | None = None,
+    exporter: Background | None = None,
 ) -> ReportResult:
-    """Check the source and the output, run the kind's notebook (on ``shared``'s kernel
-    when given), and say what was written."""
+    """Check the source and the output, run the kind's notebook (on ``kernel``, reused,
+    and with ``exporter`` when given), and say what was written."""
     if tuple(parameters) != entry.parameter_names:
         raise ValueError(f"the {entry.name} notebook takes {entry.parameter_names}")
     entry.check(source)  # a clear error now, before any kernel
@@ -497,7 +256,9 @@ def _run(
         raise ReportError(f"{target} should end in .html")
     _private_folder(target.parent)
     title = title or entry.title
-    summary, kept = _render(entry, parameters, target, title, notebook, keep_notebook, shared)
+    summary, kept = _render(
+        entry, parameters, target, title, notebook, keep_notebook, kernel, exporter
+    )
     return ReportResult(
         path=target,
         kind=entry.name,
@@ -517,38 +278,35 @@ def _render(
     title: str,
     notebook: str | os.PathLike[str] | None,
     keep_notebook: bool,
-    shared: _SharedKernel | None = None,
+    reused: ReusedKernel | None = None,
+    exporter: Background | None = None,
 ) -> tuple[dict[str, Any], Path | None]:
     """Execute the kind's notebook (or ``notebook``) with ``parameters`` and write
-    ``target``: (cover summary, kept notebook or None). With ``shared``, on its kernel
-    (left running for the next notebook) and with its exporter."""
+    ``target``: (cover summary, kept notebook or None). On ``reused``, its kernel is left
+    running for the next notebook; ``exporter`` is nbconvert's, made beforehand."""
     work = Path(tempfile.mkdtemp(prefix="heron-report-"))
     km = None
     try:
-        if shared is None:
-            km = _start_kernel(work, (entry.module,))
-            kernel = km
-        else:
-            kernel = shared.ready()
+        if reused is None:
+            km = start_kernel(work, (entry.module,))
         with without_optional():  # while the kernel starts; registers the engine once
             from heron_research.reports import engine  # noqa: F401
+        kernel, client = (km, None) if reused is None else reused.ready()
 
         # nbconvert's exporter is made while the notebook runs
-        exporter = shared.exporter if shared else _Background(_make_exporter, "nbconvert exporter")
+        exporter = exporter or Background(_make_exporter, "nbconvert exporter")
         executed = work / "report.ipynb"
         with as_file(notebook_file(entry.notebook)) as shipped:
             template = Path(notebook) if notebook is not None else shipped
             try:
-                nb = _execute(
-                    template, executed, parameters, kernel, target, keep_kernel=shared is not None
-                )
+                nb = _execute(template, executed, parameters, kernel, target, client=client)
             except SectionFailedError:
                 raise  # a section failed: the kernel is still fine (or died, and says so)
             except BaseException:
-                if shared is not None:  # stuck or gone: the next notebook gets a new one
-                    shared.drop()
+                if reused is not None:  # stuck or gone: the next notebook gets a new one
+                    reused.drop()
                 raise
-        km = None  # the engine shut it down (or, shared, left it for the next notebook)
+        km = None  # the engine shut it down (or, reused, left it for the next notebook)
         summary = _summary(nb)
         from heron_research.reports.export import to_html
 
@@ -560,7 +318,7 @@ def _render(
             _write_private(kept, executed.read_bytes())
     finally:
         if km is not None:
-            _stop_kernel(km)
+            stop_kernel(km)
         shutil.rmtree(work, ignore_errors=True)
     return summary, kept
 
@@ -578,13 +336,18 @@ def _execute(
     km: Any,
     target: Path,
     *,
-    keep_kernel: bool = False,
+    client: Any = None,
 ) -> NotebookNode:
+    """Run the notebook on ``km``'s kernel: stopped at the end, or, with the open
+    ``client`` of a reused kernel, left running. A reused kernel already runs in its own
+    folder, so papermill is not asked to change the process's working directory (which
+    would be a race between the threads of a caseload)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     from heron_research.reports.engine import ENGINE
 
+    reused = {"kc": client, "keep_kernel": True} if client is not None else {}
     try:
         return papermill.execute_notebook(
             str(template),
@@ -596,9 +359,9 @@ def _execute(
             progress_bar=False,
             request_save_on_cell_execute=False,
             log_output=False,
-            cwd=str(executed.parent),
+            cwd=None if client is not None else str(executed.parent),
             start_timeout=120,
-            keep_kernel=keep_kernel,
+            **reused,
         )
     except PapermillExecutionError:
         import nbformat
