@@ -66,6 +66,13 @@ WORKER_MODULES = (
     "pyarrow.compute",
     "heron_research.research.task",
 )
+#: Dask's default ``distributed.nanny.pre-spawn-environ`` (distributed.yaml)
+DASK_PRE_SPAWN_ENVIRON = {
+    "MALLOC_TRIM_THRESHOLD_": 65536,
+    "OMP_NUM_THREADS": 1,
+    "MKL_NUM_THREADS": 1,
+    "OPENBLAS_NUM_THREADS": 1,
+}
 #: how often the batch looks at its cluster while no result arrives (seconds)
 WATCH_TICK_S = 0.5
 
@@ -237,7 +244,11 @@ def _pre_spawn_environ() -> dict[str, str]:
     """The variables a Dask nanny sets before it spawns a worker process."""
     import dask
 
-    config = dask.config.get("distributed.nanny.pre-spawn-environ", {})
+    # Dask's defaults come with distributed's config, not imported yet: ours, then the user's
+    config = {
+        **DASK_PRE_SPAWN_ENVIRON,
+        **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
+    }
     env = {str(k): os.environ.get(str(k), str(v)) for k, v in config.items() if v is not None}
     if env.get("PYTHONHASHSEED") in (None, "0"):
         env["PYTHONHASHSEED"] = "6640"  # as Dask's nanny: one hash seed for every worker

@@ -12,6 +12,7 @@ ends with this process) is the one child allowed to stay.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from research_helpers import AS_OF, Participant, digests
 
 from heron_research.errors import ResearchError
 from heron_research.research import BatchProgress, run_batch
+from heron_research.research.batch import DASK_PRE_SPAWN_ENVIRON
 from heron_research.research.keys import StudyKey
 
 pytestmark = [pytest.mark.processes, pytest.mark.dask]
@@ -57,9 +59,14 @@ def test_no_process_outlives_a_successful_batch(
     before = _children()
     during: list[dict[int, str]] = []
 
+    environ: list[dict[str, str]] = []
+
     def look(progress: BatchProgress) -> None:
         if progress.done == 1:
             during.append(_children())
+            for pid in set(during[0]) - set(before):
+                with contextlib.suppress(psutil.Error):
+                    environ.append(psutil.Process(pid).environ())
 
     report = run_batch(
         [inputs], tmp_path / "ds", key=study_key, workers=2, as_of=AS_OF, on_progress=look
@@ -72,6 +79,19 @@ def test_no_process_outlives_a_successful_batch(
     assert any("forkserver" in during[0][pid] for pid in started), during[0]
     # ...and none of them is left
     assert not set(after) - set(before), after
+    # each started with what a Dask nanny sets before it starts a worker
+    assert environ and all(env.get("PYTHONHASHSEED") == "6640" for env in environ)
+    assert all(env.get("MALLOC_TRIM_THRESHOLD_") for env in environ)
+
+
+def test_dask_pre_spawn_defaults_are_dask_own() -> None:
+    """The server starts before Dask's config is loaded here, with a copy of its defaults:
+    the copy must still be Dask's."""
+    import dask
+    import distributed  # noqa: F401  (its defaults into dask.config)
+
+    defaults = dask.config.get("distributed.nanny.pre-spawn-environ")
+    assert {k: v for k, v in defaults.items() if v is not None} == DASK_PRE_SPAWN_ENVIRON
 
 
 def test_no_process_outlives_a_failed_batch(
