@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from heron_research._worker_server import worker_server
 from heron_research.research.anonymise import FreeText
 from heron_research.research.bundles import StudyIdentities
 from heron_research.research.dataset import DatasetWriter
@@ -58,21 +59,6 @@ MAX_CHUNK = 16
 LOST_WORKERS_TIMEOUT_S = 60.0
 #: files skipped by name that the summary names (the rest are counted)
 SKIPPED_SHOWN = 10
-#: what a local worker starts with, imported once in the process workers are forked from
-WORKER_MODULES = (
-    "distributed",
-    "pandas",
-    "pyarrow",
-    "pyarrow.compute",
-    "heron_research.research.task",
-)
-#: Dask's default ``distributed.nanny.pre-spawn-environ`` (distributed.yaml)
-DASK_PRE_SPAWN_ENVIRON = {
-    "MALLOC_TRIM_THRESHOLD_": 65536,
-    "OMP_NUM_THREADS": 1,
-    "MKL_NUM_THREADS": 1,
-    "OPENBLAS_NUM_THREADS": 1,
-}
 #: how often the batch looks at its cluster while no result arrives (seconds)
 WATCH_TICK_S = 0.5
 
@@ -177,7 +163,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
                 "distributed.worker.multiprocessing-method": "forkserver",
             }
         ),
-        _fork_server(),
+        worker_server(),
         LocalCluster(
             n_workers=n,
             threads_per_worker=1,
@@ -192,67 +178,6 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         Client(cluster, set_as_default=False, direct_to_workers=True) as client,
     ):
         yield client
-
-
-@contextmanager
-def _fork_server() -> Iterator[None]:
-    """The process the local workers are forked from, started at once: it imports what a
-    worker needs (Dask, this package's task, pyarrow, pandas) while this process imports
-    Dask, starts the scheduler and lists the inputs, and each worker then starts with them
-    imported. A worker started afresh (Dask's default, ``spawn``) spends 1-2 s of CPU
-    importing them itself, and as long again tearing its interpreter down at the end. The
-    server is a fresh interpreter, not a copy of this process: the study key is never in it.
-
-    Dask's ``distributed.worker.multiprocessing-method: forkserver`` (set by
-    :func:`dask_client`) uses the standard library's server, started here with
-    :data:`WORKER_MODULES` to preload (Dask's own list for it, in
-    ``distributed.utils.get_mp_context``, is taken later and changes nothing then). Dask's
-    ``pre-spawn-environ`` (``PYTHONHASHSEED`` and allocator settings), which a nanny sets
-    before it starts a worker, is set before the server starts, as the nanny would (in this
-    process, as the nanny does). On exit the server is stopped, without waiting for it to
-    tear its interpreter down (it holds nothing): a batch leaves no process behind.
-    Re-entrant: only the outermost use starts and stops it."""
-    import multiprocessing
-    import multiprocessing.forkserver as forkserver
-
-    server = forkserver._forkserver  # the module's one server
-    if getattr(server, "_forkserver_pid", None) is not None:
-        yield  # already running (an outer use started it, or someone else did)
-        return
-    os.environ.update(_pre_spawn_environ())
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_MODULES))
-    forkserver.ensure_running()
-    try:
-        yield
-    finally:
-        _stop_fork_server(server)
-
-
-def _stop_fork_server(server: Any) -> None:
-    import signal
-
-    pid = getattr(server, "_forkserver_pid", None)
-    if pid is None:
-        return
-    with suppress(OSError):
-        os.kill(pid, signal.SIGTERM)  # no Python teardown: it holds nothing
-    with suppress(OSError, ChildProcessError):
-        server._stop()  # closes its pipe, reaps it, removes its socket
-
-
-def _pre_spawn_environ() -> dict[str, str]:
-    """The variables a Dask nanny sets before it spawns a worker process."""
-    import dask
-
-    # Dask's defaults come with distributed's config, not imported yet: ours, then the user's
-    config = {
-        **DASK_PRE_SPAWN_ENVIRON,
-        **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
-    }
-    env = {str(k): os.environ.get(str(k), str(v)) for k, v in config.items() if v is not None}
-    if env.get("PYTHONHASHSEED") in (None, "0"):
-        env["PYTHONHASHSEED"] = "6640"  # as Dask's nanny: one hash seed for every worker
-    return env
 
 
 def _problem(path: Path, result: SourceResult) -> Problem:
@@ -304,7 +229,7 @@ def run_batch(
     try:
         with (
             # first: the workers' imports run beside this process's own
-            _fork_server() if client is None and scheduler is None else nullcontext(),
+            worker_server() if client is None and scheduler is None else nullcontext(),
             _quiet_dask_logs(),
             ExitStack() as cluster,
             DatasetWriter(Path(out), key, free_text=free_text, k=k) as writer,

@@ -20,9 +20,9 @@ import psutil
 import pytest
 from research_helpers import AS_OF, Participant, digests
 
+from heron_research._worker_server import DASK_PRE_SPAWN_ENVIRON
 from heron_research.errors import ResearchError
 from heron_research.research import BatchProgress, run_batch
-from heron_research.research.batch import DASK_PRE_SPAWN_ENVIRON
 from heron_research.research.keys import StudyKey
 
 pytestmark = [pytest.mark.processes, pytest.mark.dask]
