@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-__all__ = ["DASK_PRE_SPAWN_ENVIRON", "WORKER_MODULES", "worker_server"]
+__all__ = ["DASK_PRE_SPAWN_ENVIRON", "WORKER_MODULES", "available", "worker_server"]
 
 #: what a local worker starts with, imported once in the process workers are forked from
 WORKER_MODULES = (
@@ -54,8 +54,8 @@ def worker_server() -> Iterator[None]:
     import multiprocessing.forkserver as forkserver
 
     server = forkserver._forkserver  # the module's one server
-    if getattr(server, "_forkserver_pid", None) is not None:
-        yield  # already running (an outer use started it, or someone else did)
+    if not available() or getattr(server, "_forkserver_pid", None) is not None:
+        yield  # none on this system (Dask spawns), or running (an outer use, or another's)
         return
     os.environ.update(_pre_spawn_environ())
     multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_MODULES))
@@ -64,6 +64,13 @@ def worker_server() -> Iterator[None]:
         yield
     finally:
         _stop(server)
+
+
+def available() -> bool:
+    """Whether this system has a fork server (not Windows); without one, Dask spawns."""
+    import multiprocessing
+
+    return "forkserver" in multiprocessing.get_all_start_methods()
 
 
 def _stop(server: Any) -> None:

@@ -148,3 +148,23 @@ def test_forked_workers_give_the_dataset_of_a_threads_cluster(
         [inputs], tmp_path / "forked", key=study_key, workers=2, free_text="scrubbed", as_of=AS_OF
     )
     assert digests(tmp_path / "forked") == digests(tmp_path / "threads")
+
+
+def test_no_process_outlives_the_cli_batch(
+    tmp_path: Path, inputs: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command starts the workers' server before it imports the batch, and stops it
+    when the command ends, whether the batch ran or was refused."""
+    from heron_research.cli import main
+
+    before = _children()
+    args = ["batch", str(inputs), "--key-file", str(key_file), "--workers", "2"]
+    outputs = []
+    for out, code in ((tmp_path / "ds", 0), (tmp_path / "ds", 1)):  # the second: not empty
+        with pytest.raises(SystemExit) as ended:
+            main([*args, "--out", str(out)])
+        outputs.append(capsys.readouterr())
+        assert ended.value.code == code, outputs[-1]
+        assert not set(_children()) - set(before)
+    assert "included 3" in outputs[0].out
+    assert "already exists" in outputs[1].err
