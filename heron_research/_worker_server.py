@@ -46,8 +46,8 @@ def worker_server() -> Iterator[None]:
     started here with :data:`WORKER_MODULES` to preload (Dask's own list for it, in
     ``distributed.utils.get_mp_context``, is taken later and changes nothing then). Dask's
     ``pre-spawn-environ`` (``PYTHONHASHSEED`` and allocator settings), which a nanny sets
-    before it starts a worker, is set before the server starts, as the nanny would (in this
-    process, as the nanny does). On exit the server is stopped, without waiting for it to
+    before it starts a worker, is set for the server's start (and this process's own
+    environment restored at once). On exit the server is stopped, without waiting for it to
     tear its interpreter down (it holds nothing): a batch leaves no process behind.
     Re-entrant: only the outermost use starts and stops it."""
     import multiprocessing
@@ -57,9 +57,18 @@ def worker_server() -> Iterator[None]:
     if not available() or getattr(server, "_forkserver_pid", None) is not None:
         yield  # none on this system (Dask spawns), or running (an outer use, or another's)
         return
-    os.environ.update(_pre_spawn_environ())
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_MODULES))
-    forkserver.ensure_running()
+    environ = _pre_spawn_environ()
+    before = {name: os.environ.get(name) for name in environ}
+    os.environ.update(environ)
+    try:
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_MODULES))
+        forkserver.ensure_running()  # the server (and every worker) starts with ``environ``
+    finally:  # this process's own environment as it was (kernels, later subprocesses)
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     try:
         yield
     finally:

@@ -58,7 +58,6 @@ def test_no_process_outlives_a_successful_batch(
 ) -> None:
     before = _children()
     during: list[dict[int, str]] = []
-
     environ: list[dict[str, str]] = []
 
     def look(progress: BatchProgress) -> None:
