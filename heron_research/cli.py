@@ -361,11 +361,15 @@ def batch(
     that cannot be read is listed and the batch goes on. Writes Parquet tables,
     datapackage.json and manifest.json, or, if the Dask cluster is lost, nothing (exit 1).
     """
-    from heron_research.research import load_identities, load_study_key, run_batch
-    from heron_research.research.progress import ProgressPrinter
+    from heron_research._worker_server import worker_server
 
     if scheduler and workers:
         raise click.UsageError("use --scheduler or --workers, not both")
+    if scheduler is None:  # a local cluster's workers import theirs while this process does
+        click.get_current_context().with_resource(worker_server())
+    from heron_research.research import load_identities, load_study_key, run_batch
+    from heron_research.research.progress import ProgressPrinter
+
     key = load_study_key(key_file)
     identities = load_identities(identity_files)
     shown = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty())

@@ -1,14 +1,16 @@
 """The research batch on Dask: many workbooks (or their exports, or research bundles) in,
 one anonymised dataset out.
 
-:func:`run_batch` finds the inputs, then runs :func:`heron_research.research.task.process_source`
-for each on a Dask cluster: a local one sized to the machine (one single-threaded worker
-process per core, as the work holds the GIL), or an existing cluster by its scheduler
-address. Each task takes a few inputs (up to 16, fewer for small batches, so Dask's own
-cost per task is spread); at most a few tasks per worker thread are in flight; each result
-(a few kilobytes of Arrow data per workbook) is streamed to partition files as it arrives,
-so memory stays flat however many workbooks there are. The combine step then writes the dataset (see
-:mod:`heron_research.research.dataset`).
+:func:`run_batch` finds the inputs, then runs
+:func:`heron_research.research.task.process_source` for each on a Dask cluster: a local one
+sized to the machine (one single-threaded worker process per core, as the work holds the
+GIL; the workers are forked from a server process that imported their modules once, see
+:func:`heron_research._worker_server.worker_server`), or an existing cluster by its
+scheduler address. Each task takes a few inputs (up to 16, fewer for small batches, so
+Dask's own cost per task is spread); at most a few tasks per worker thread are in flight;
+each result (a few kilobytes of Arrow data per workbook) is streamed to partition files as
+it arrives, so memory stays flat however many workbooks there are. The combine step then
+writes the dataset (see :mod:`heron_research.research.dataset`).
 
 The study key stays in this process: workers receive a key derived from it, for pseudonyms.
 The study's age identities, which open research bundles, go to the workers that read them.
@@ -21,12 +23,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from heron_research._worker_server import available as forkserver_available
+from heron_research._worker_server import worker_server
 from heron_research.research.anonymise import FreeText
 from heron_research.research.bundles import StudyIdentities
 from heron_research.research.dataset import DatasetWriter
@@ -136,7 +140,9 @@ class BatchReport:
 @contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Client]:
     """A Dask client: on the cluster at ``scheduler``, or on a new local cluster of ``workers``
-    single-threaded worker processes (default: one per core), shut down on exit."""
+    single-threaded worker processes (default: one per core), shut down on exit. A local
+    cluster's workers are forked from a server that imported their modules once (started
+    here unless already running, stopped on exit with the cluster): no process is left."""
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -152,10 +158,14 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     import dask
 
     n = workers or os.cpu_count() or 1
+    # no statistical profiler in the workers: it samples the task's stack every 10 ms for a
+    # dashboard this cluster does not have, and costs the work ~15%
+    config: dict[str, Any] = {"distributed.worker.profile.enabled": False}
+    if forkserver_available():  # workers forked from one process that imported their modules
+        config["distributed.worker.multiprocessing-method"] = "forkserver"
     with (
-        # no statistical profiler in the workers: it samples the task's stack every 10 ms
-        # for a dashboard this cluster does not have, and costs the work ~15%
-        dask.config.set({"distributed.worker.profile.enabled": False}),
+        dask.config.set(config),
+        worker_server(),
         LocalCluster(
             n_workers=n,
             threads_per_worker=1,
@@ -220,6 +230,8 @@ def run_batch(
     problems: list[Problem] = []
     try:
         with (
+            # first: the workers' imports run beside this process's own
+            worker_server() if client is None and scheduler is None else nullcontext(),
             _quiet_dask_logs(),
             ExitStack() as cluster,
             DatasetWriter(Path(out), key, free_text=free_text, k=k) as writer,
