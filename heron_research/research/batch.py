@@ -127,6 +127,12 @@ class BatchReport:
         ]
         for p in self.problems:
             lines.append(f"  {p.status}: {p.path}: {p.reason}")
+        older = self.manifest.get("older_bundles", {}).get("count", 0)
+        if older:
+            lines.append(
+                f"Older bundles: {older:,} research bundles of an older format: their person "
+                "references are blank and their own words 'other' (ask for new bundles)"
+            )
         if self.skipped:
             lines.append(
                 f"Skipped by name: {len(self.skipped):,} files (not *.heron, *.json or *.age)"

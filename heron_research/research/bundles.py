@@ -247,6 +247,13 @@ class BundleReader:
         )
 
     @property
+    def older_format(self) -> bool:
+        """Whether the bundle is of a format before 3: made before own words were scrubbed
+        and people left out on the client's machine, so its people are read as private
+        (blank) and its own words as :data:`UNSCRUBBED_OWN_WORD`."""
+        return not self._current
+
+    @property
     def id(self) -> str:
         """The id of the workbook the bundle was made from."""
         return self.document.provenance.workbook_id

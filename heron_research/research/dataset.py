@@ -138,11 +138,14 @@ class _Entry:
     code: str
     source_format: str | None
     participant_id: str | None = None
+    older_bundle: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"input": self.input, "status": self.status, "reason": self.code}
         if self.source_format:
             out["format"] = self.source_format
+        if self.older_bundle:
+            out["older_bundle_format"] = True
         if self.participant_id:
             out["participant_id"] = self.participant_id
         return out
@@ -205,6 +208,7 @@ class DatasetWriter:
                 result.code,
                 result.source_format,
                 result.participant_id,
+                result.older_bundle,
             )
         )
         if result.status != "included":
@@ -437,6 +441,15 @@ class DatasetWriter:
                 "rule": "files in an input folder whose names are not *.heron, *.json or *.age "
                 "are not read (hidden files, SQLite's -wal, -shm and -journal files beside an "
                 "input, and datasets made earlier, are not counted)",
+            },
+            "older_bundles": {
+                "count": sum(
+                    1 for e in entries if e.get("older_bundle_format") and e["status"] == "included"
+                ),
+                "rule": "research bundles made by a version before bundle format 3 carry "
+                "every named person's relationship and unscrubbed own words: their person "
+                "references are left blank and their own words read as 'other' (a newer "
+                "bundle from the same client replaces them)",
             },
             "inputs_unchanged": True,
             "inputs_note": "every input was opened read-only; its size and change time (and "

@@ -90,6 +90,8 @@ class SourceResult:
     last_saved: str = ""
     #: table name -> one Arrow IPC record batch message (without its schema: see batch())
     tables: dict[str, bytes] = field(default_factory=dict)
+    #: a research bundle of an older format (people blank, own words "other")
+    older_bundle: bool = False
     #: the free-text mode the batches were made with (it decides their schema)
     free_text: FreeText = "none"
     terms: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -277,6 +279,7 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
         with open_source(file, fmt, settings.as_of, settings.identities) as wb:
             workbook_id = wb.id
             data, code = extract(wb, with_names=not isinstance(wb, BundleReader))
+            older = isinstance(wb, BundleReader) and wb.older_format
             if data is not None and isinstance(wb, BundleReader):
                 data.last_saved = wb.created_at  # the bundle stands for the workbook then
         if signature(file) != before:
@@ -301,6 +304,7 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
             participant_id=data.participant_id,
             last_saved=data.last_saved,
             tables=to_batches(data, settings.free_text),
+            older_bundle=older,
             free_text=settings.free_text,
             terms=anonymise.custom_terms(data),
         )

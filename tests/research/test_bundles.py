@@ -416,6 +416,42 @@ def test_each_refused_bundle_is_listed_with_its_reason_and_the_rest_included(
     assert open_dataset_rows(tmp_path / "ds") == 2
 
 
+def test_an_older_bundle_is_included_and_counted_in_the_manifest_and_the_summary(
+    tmp_path: Path,
+    cohort: Path,
+    study: tuple[Path, str],
+    scheduler: str,
+    study_key: StudyKey,
+) -> None:
+    """A bundle of format 2 (its people and own words not prepared on the client's
+    machine) is read with its people blank and own words 'other', and the researcher is
+    told how many such bundles there were."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "current.age").write_bytes((cohort / "none" / "demo7.age").read_bytes())
+    with Workbook.open(cohort / "workbooks" / "helper.heron", readonly=True) as wb:
+        document = build_bundle(wb, Audience.RESEARCH, sequence=1).document
+    (folder / "older.age").write_bytes(_sealed({**document, "format_version": 2}, study[1]))
+
+    report = run_batch(
+        [folder],
+        tmp_path / "ds",
+        key=study_key,
+        identities=load_identities([study[0]]),
+        scheduler=scheduler,
+        as_of=AS_OF,
+    )
+
+    assert report.counts["included"] == 2
+    manifest = report.manifest
+    assert manifest["older_bundles"]["count"] == 1
+    assert sorted(bool(e.get("older_bundle_format")) for e in manifest["inputs"]) == [False, True]
+    assert (
+        "Older bundles: 1 research bundles of an older format: their person references are "
+        "blank and their own words 'other'" in "\n".join(report.lines())
+    )
+
+
 def open_dataset_rows(folder: Path) -> int:
     from heron_research.research import open_dataset
 
