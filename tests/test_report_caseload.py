@@ -125,9 +125,9 @@ def test_a_kernel_killed_mid_caseload_costs_at_most_one_report(
     assert [done for _, done in seen] == [1, 2, 3]
     assert items[0].ok and items[2].ok  # the third is made on a new kernel
     assert len(started) == 2
-    if not items[1].ok:  # killed in a section: named, as a single report names it
+    if not items[1].ok:  # killed in a section (named), or before the first
         assert items[1].error is not None
-        assert "kernel" in items[1].error and "section" in items[1].error
+        assert "kernel" in items[1].error.lower(), items[1].error
     assert sorted(p.suffix for p in (tmp_path / "out").iterdir() if p.suffix == ".html") == [
         ".html"
     ] * sum(item.ok for item in items)

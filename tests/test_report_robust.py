@@ -305,3 +305,21 @@ def test_numbers_shown_raw_in_the_html_round_halves_up_too() -> None:
     from heron_research.reports.html import esc
 
     assert [str(esc(v)) for v in (4.25, 0.05, -0.04, float("nan"))] == ["4.3", "0.1", "0.0", ""]
+
+
+def test_a_kernel_dead_before_the_first_section_names_no_section() -> None:
+    """The engine marks the cell that was running when the kernel died; before any cell
+    started there is none, and it says so (the runner then reports that the notebook could
+    not run, rather than blaming a section or a damaged cover)."""
+    from types import SimpleNamespace
+
+    from heron_research.reports.engine import _mark_dead_kernel
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    marked = []
+    manager = SimpleNamespace(nb=nb, cell_exception=lambda cell, cell_index: marked.append(1))
+    assert _mark_dead_kernel(manager, "gone") is False
+    assert nb.cells[0].get("outputs") == [] and marked == []
+    nb.cells[0].metadata["papermill"] = {"start_time": "2026-12-03T12:00:00"}
+    assert _mark_dead_kernel(manager, "gone") is True
+    assert nb.cells[0].outputs[0]["ename"] == KERNEL_DIED and marked == [1]

@@ -28,16 +28,17 @@ ENGINE = "heron-research"
 KERNEL_DIED = "KernelDied"
 
 
-def _mark_dead_kernel(nb_man: Any, reason: str) -> None:
+def _mark_dead_kernel(nb_man: Any, reason: str) -> bool:
     """Put an error output in the cell that was running when the kernel died: the last one
-    papermill started (cells not reached have no start time)."""
+    papermill started (cells not reached have no start time). False if none had started
+    (the kernel died before the first section: there is no section to name)."""
     started = [
         (i, cell)
         for i, cell in enumerate(nb_man.nb.cells)
         if cell.get("metadata", {}).get("papermill", {}).get("start_time")
     ]
     if not started:
-        return
+        return False
     index, cell = started[-1]
     from nbformat import v4
 
@@ -50,6 +51,7 @@ def _mark_dead_kernel(nb_man: Any, reason: str) -> None:
         )
     )
     nb_man.cell_exception(cell, cell_index=index)
+    return True
 
 
 class PrestartedKernelEngine(NBClientEngine):
@@ -93,7 +95,8 @@ class PrestartedKernelEngine(NBClientEngine):
         try:
             return client.execute(cleanup_kc=not keep_kernel)
         except DeadKernelError as exc:
-            _mark_dead_kernel(nb_man, str(exc) or "it died")
+            if not _mark_dead_kernel(nb_man, str(exc) or "it died"):
+                raise  # before any section: the runner says the notebook could not run
             return nb_man.nb
         finally:
             if keep_kernel and given is None and client.kc is not None:
