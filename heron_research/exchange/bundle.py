@@ -324,20 +324,26 @@ def _is_text(name: str, annotation: Any, model: type[BaseModel]) -> bool:
     return _is_words(name, annotation) and "custom" not in model.model_fields
 
 
-@cache
-def free_text_fields(model: type[BaseModel]) -> TextTree:
-    """The free-text fields of a record model and its parts, as a tree."""
+def _fields(model: type[BaseModel], leaf: Callable[[type[BaseModel], str, Any], bool]) -> TextTree:
+    """The fields of ``model`` and its parts for which ``leaf(model, name, annotation)``
+    holds, as a tree (a part's name maps to its own tree)."""
     tree: TextTree = {}
     for name, info in model.model_fields.items():
-        if _is_text(name, info.annotation, model):
+        if leaf(model, name, info.annotation):
             tree[name] = True
             continue
         part = _sub_model(info.annotation)
         if part is not None:
-            inner = free_text_fields(part)
+            inner = _fields(part, leaf)
             if inner:
                 tree[name] = inner
     return tree
+
+
+@cache
+def free_text_fields(model: type[BaseModel]) -> TextTree:
+    """The free-text fields of a record model and its parts, as a tree."""
+    return _fields(model, lambda owner, name, annotation: _is_text(name, annotation, owner))
 
 
 @cache
@@ -345,18 +351,12 @@ def own_word_fields(model: type[BaseModel]) -> TextTree:
     """The fields of a record model's parts that may hold the client's own words, as a tree:
     the text of a part that carries a ``custom`` own-word flag (an emotion rating's emotion,
     a self-management entry's technique). They hold an own word when ``custom`` is true."""
-    tree: TextTree = {}
-    own = "custom" in model.model_fields
-    for name, info in model.model_fields.items():
-        if own and _is_words(name, info.annotation):
-            tree[name] = True
-            continue
-        part = _sub_model(info.annotation)
-        if part is not None:
-            inner = own_word_fields(part)
-            if inner:
-                tree[name] = inner
-    return tree
+    return _fields(
+        model,
+        lambda owner, name, annotation: (
+            "custom" in owner.model_fields and _is_words(name, annotation)
+        ),
+    )
 
 
 def _apply_own_words(data: dict[str, Any], tree: TextTree, scrub: Callable[[str], str]) -> None:
