@@ -88,8 +88,8 @@ def aware(value: datetime) -> datetime:
 #: The pydantic validation context for records read from a document (an export or a
 #: bundle) rather than made on this computer: a time without an offset is refused there,
 #: since "this computer's local time" (:func:`aware`) would make the same file mean
-#: different moments on different computers. Pass it as ``model_validate(data,
-#: context=DOCUMENT_CONTEXT)`` or ``validate_record(cls, data, document=True)``.
+#: different moments on different computers. Pass a copy, ``model_validate(data,
+#: context=dict(DOCUMENT_CONTEXT))``, or call ``validate_record(cls, data, document=True)``.
 DOCUMENT_CONTEXT: Mapping[str, bool] = MappingProxyType({"document": True})
 _NEEDS_OFFSET = "a time needs its offset (Z or +hh:mm)"
 
@@ -133,9 +133,9 @@ class LimitsSchema(GenerateJsonSchema):
     (``str_strip_whitespace``), which a JSON Schema cannot do. Such a string says so in a
     ``$comment``, and one that must not be empty gets a pattern asking for a character
     that is not trimmed (:data:`NOT_BLANK`), so text of only spaces is refused by both. The
-    lengths a schema reader counts include the padding: it refuses padded text that is
-    within the limit once trimmed, the safe direction (nothing heron-research writes is
-    padded: it stores text trimmed)."""
+    lengths a schema reader counts include the padding: it refuses text over the limit
+    only with its padding, which the records accept, the safe direction (nothing
+    heron-research writes is padded: it stores text trimmed)."""
 
     def str_schema(self, schema: core_schema.StringSchema) -> dict[str, Any]:
         out = super().str_schema(schema)
