@@ -20,7 +20,14 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
@@ -28,8 +35,10 @@ from heron_research.errors import FieldError, FieldProblem, RecordValidationErro
 from heron_research.records.facts import KindFacts
 
 __all__ = [
+    "DOCUMENT_CONTEXT",
     "FIRST_YEAR",
     "LAST_YEAR",
+    "NOT_BLANK",
     "TEXT_LIMIT",
     "FieldError",
     "LimitsSchema",
@@ -69,8 +78,20 @@ def new_id() -> str:
 
 
 def aware(value: datetime) -> datetime:
-    """``value`` with a time zone: a naive time is taken as this computer's local time."""
+    """``value`` with a time zone: a naive time is taken as this computer's local time.
+
+    For code and forms on this computer only: a time read from a document (an export, a
+    bundle) must carry its offset, see :data:`DOCUMENT_CONTEXT`."""
     return value if value.tzinfo is not None else value.astimezone()
+
+
+#: The pydantic validation context for records read from a document (an export or a
+#: bundle) rather than made on this computer: a time without an offset is refused there,
+#: since "this computer's local time" (:func:`aware`) would make the same file mean
+#: different moments on different computers. Pass a copy, ``model_validate(data,
+#: context=dict(DOCUMENT_CONTEXT))``, or call ``validate_record(cls, data, document=True)``.
+DOCUMENT_CONTEXT: Mapping[str, bool] = MappingProxyType({"document": True})
+_NEEDS_OFFSET = "a time needs its offset (Z or +hh:mm)"
 
 
 #: The years a date or time may fall in, everywhere (records, exports, bundles): the one
@@ -105,12 +126,28 @@ class LimitsSchema(GenerateJsonSchema):
     """The JSON Schema generator for records and the documents that carry them: it states
     the limits the validators enforce beyond pydantic's own constraints, so a schema reader
     refuses what :func:`validate_record` refuses. Dates and times start with a year from
-    :data:`FIRST_YEAR` to :data:`LAST_YEAR`; text has at most :data:`TEXT_LIMIT` characters."""
+    :data:`FIRST_YEAR` to :data:`LAST_YEAR`, and a time ends with its offset; text has at
+    most :data:`TEXT_LIMIT` characters.
+
+    Records trim white space at both ends of text before they check its length
+    (``str_strip_whitespace``), which a JSON Schema cannot do. Such a string says so in a
+    ``$comment``, and one that must not be empty gets a pattern asking for a character
+    that is not trimmed (:data:`NOT_BLANK`), so text of only spaces is refused by both. The
+    lengths a schema reader counts include the padding: it refuses text over the limit
+    only with its padding, which the records accept, the safe direction (nothing
+    heron-research writes is padded: it stores text trimmed)."""
 
     def str_schema(self, schema: core_schema.StringSchema) -> dict[str, Any]:
         out = super().str_schema(schema)
         if "maxLength" not in out and "enum" not in out:
             out["maxLength"] = TEXT_LIMIT
+        if schema.get("strip_whitespace", self._config.str_strip_whitespace):
+            out["$comment"] = _TRIMMED
+            if out.get("minLength", 0) >= 1:
+                if "pattern" in out:  # keep pydantic's own pattern: both must match
+                    out.setdefault("allOf", []).append({"pattern": NOT_BLANK})
+                else:
+                    out["pattern"] = NOT_BLANK
         return out
 
     def date_schema(self, schema: core_schema.DateSchema) -> dict[str, Any]:
@@ -120,8 +157,28 @@ class LimitsSchema(GenerateJsonSchema):
 
     def datetime_schema(self, schema: core_schema.DatetimeSchema) -> dict[str, Any]:
         out = super().datetime_schema(schema)
-        out["pattern"] = f"^{year_pattern()}-"
+        # the offset too, for readers that take ``format`` as a note only (2020-12's default)
+        out["pattern"] = f"^{year_pattern()}-.*{_OFFSET}$"
         return out
+
+
+#: The characters pydantic trims from the ends of text (``str_strip_whitespace``: Unicode
+#: White_Space), as a JSON Schema pattern. Spelled out, not ``\s``: ECMA-262's ``\s`` has
+#: U+FEFF (not trimmed) and lacks U+0085 (trimmed); Python's has U+001C-U+001F (not trimmed).
+_TRIMMED_CHARS = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: A JSON Schema pattern (unanchored, ECMA-262): somewhere, a character that is not trimmed.
+NOT_BLANK = f"[^{_TRIMMED_CHARS}]"
+_TRIMMED = (
+    "White space at both ends is trimmed before the length is checked: minLength and "
+    "maxLength count the trimmed text"
+)
+#: The end of an RFC 3339 time: its offset from UTC.
+_OFFSET = "(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+
+
+def _in_document(info: ValidationInfo) -> bool:
+    """Whether the value is read from a document (:data:`DOCUMENT_CONTEXT`)."""
+    return bool(info.context and info.context.get("document"))
 
 
 def _too_long(text: str) -> str:
@@ -135,7 +192,11 @@ class SubRecord(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _limit_text(cls, value: Any) -> Any:
+    def _limits(cls, value: Any, info: ValidationInfo) -> Any:
+        """Text within :data:`TEXT_LIMIT`; in a document, times with their offset (this
+        runs before the kinds' own checks, which take a naive time as local time)."""
+        if isinstance(value, datetime) and value.tzinfo is None and _in_document(info):
+            raise ValueError(f"{_NEEDS_OFFSET}; it is {value.isoformat()!r}")
         if isinstance(value, str) and len(value) > _TEXT_LIMIT:
             raise ValueError(_too_long(value))
         if isinstance(value, list):
@@ -262,13 +323,15 @@ def short(text: str, n: int = 50) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def validate_record(cls: type[R], data: dict[str, Any]) -> R:
+def validate_record(cls: type[R], data: dict[str, Any], *, document: bool = False) -> R:
     """Build a ``cls`` record from ``data`` or raise :class:`RecordValidationError`.
 
     Every problem is reported, each naming its field in words and saying what is allowed.
+    ``document``: the data comes from a document (an export, a bundle), where a time
+    without an offset is refused (:data:`DOCUMENT_CONTEXT`).
     """
     try:
-        return cls.model_validate(data)
+        return cls.model_validate(data, context=dict(DOCUMENT_CONTEXT) if document else None)
     except ValidationError as exc:
         problems = [_problem(cls, err) for err in exc.errors(include_url=False)]
         facts = getattr(cls, "facts", None)

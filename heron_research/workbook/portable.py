@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from heron_research._version import __version__
 from heron_research.errors import ExportFormatError
 from heron_research.records import RECORD_TYPES, ConsentEntry, Record, Sharing, Side
-from heron_research.records.base import LimitsSchema, _problem
+from heron_research.records.base import DOCUMENT_CONTEXT, LimitsSchema, _problem
 from heron_research.workbook.files import write_private
 from heron_research.workbook.schema import SCHEMA_VERSION, side_before_v3
 from heron_research.workbook.store import Workbook
@@ -284,7 +284,8 @@ def _parse(text: str, source: str) -> ExportDocument:
             f"reads formats {' and '.join(map(str, READABLE_VERSIONS))}"
         )
     try:
-        return ExportDocument.model_validate(raw)
+        # a document's times must carry their offset (naive ones would be read as local)
+        return ExportDocument.model_validate(raw, context=dict(DOCUMENT_CONTEXT))
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False)[:5]:
