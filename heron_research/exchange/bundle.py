@@ -737,7 +737,7 @@ def _check_entries(doc: BundleDocument, source: str) -> None:
                 )
             if whole:
                 try:
-                    record = validate_record(cls, entry.data)
+                    record = validate_record(cls, entry.data, document=True)
                 except RecordValidationError as exc:
                     raise BundleError(f"{name}: {exc}") from None
                 if record.id != entry.id or record.sharing is not entry.sharing:

@@ -133,7 +133,7 @@ def _identity_path(into: Path, given: str | os.PathLike[str] | None) -> Path:
 
 def _row(entry: BundleRecord) -> RecordRow:
     """A bundle entry as the store's row (its data validated by its model again)."""
-    record = validate_record(record_type(entry.kind), entry.data)
+    record = validate_record(record_type(entry.kind), entry.data, document=True)
     day, at = when_columns(record)
     return RecordRow(
         entry.id,

@@ -338,6 +338,18 @@ def test_refused_when_an_entry_claims_the_wrong_side_or_bad_data(
     assert "peer review" in str(error) and "0 to 10" in str(error)
 
 
+def test_refused_when_an_entry_has_a_time_without_its_offset(
+    client_workbook: tuple[Workbook, dict[str, str]], keys: Keys
+) -> None:
+    """As import refuses it: the same file would mean another moment on another computer."""
+    wb, _ = client_workbook
+    document = build_bundle(wb, Audience.PRACTITIONER, sequence=1).document
+    entry = next(r for r in document["records"] if "occurred_at" in r["data"])
+    entry["data"]["occurred_at"] = "2025-03-01T09:00:00"
+    error = _opened_error(_seal(json.dumps(document).encode(), keys), keys.practitioner)
+    assert "a time needs its offset (Z or +hh:mm)" in str(error)
+
+
 def test_refused_when_entries_do_not_match_the_fingerprint(
     client_workbook: tuple[Workbook, dict[str, str]], keys: Keys
 ) -> None:
