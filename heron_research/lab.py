@@ -50,6 +50,7 @@ from urllib.parse import quote
 
 from heron_research.errors import LabError, WorkbookNotFoundError
 from heron_research.workbook.files import private_folder, write_private
+from heron_research.workbook.snapshot import read_quietly
 
 __all__ = [
     "DEFAULT_WORKBOOK",
@@ -169,7 +170,6 @@ def prepare_lab(
     Raises :class:`~heron_research.errors.WorkbookNotFoundError` for a missing workbook
     and the workbook errors of :meth:`Workbook.open` for a file that is not one.
     """
-    from heron_research.workbook import Workbook
 
     path = Path(workbook).expanduser()
     if not path.exists():
@@ -177,8 +177,8 @@ def prepare_lab(
             f"{path}: no such workbook; create it with `heron-research new {path}`", path
         )
     path = path.resolve()
-    with Workbook.open(path, readonly=True) as wb:  # a clear error if it is not a workbook
-        practice = wb.is_practice
+    # a clear error if it is not a workbook; nothing is left beside it
+    practice = read_quietly(path, lambda wb: wb.is_practice)
 
     notebook = notebook_for(path, workdir.resolve() if workdir else None)
     if notebook.exists():

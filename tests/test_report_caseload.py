@@ -90,6 +90,8 @@ def test_two_lanes_make_the_pages_single_reports_make_and_say_so_in_order(
     for book, name in zip(books, names, strict=True):
         alone = run_report(book, until=UNTIL, out=tmp_path / "alone" / name)
         assert _page(out / name) == _page(alone.path), name
+    # reading the workbooks left nothing beside them (no -wal or -shm)
+    assert sorted(p.name for p in books[0].parent.iterdir()) == sorted(b.name for b in books)
 
 
 def test_one_lane_reuses_one_kernel_and_each_page_is_the_single_one(

@@ -522,12 +522,17 @@ def test_report_notebooks_run_under_nbval(tmp_path: Path) -> None:
     assert f"{cells} passed" in done.stdout
 
 
+@pytest.mark.parametrize("app_open", [True, False], ids=["app-open", "closed"])
 def test_a_report_reads_one_snapshot_of_the_workbook(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_open: bool
 ) -> None:
     """While a practitioner's report reads, the client (another program) saves an episode
-    and withdraws practitioner sharing. The report is built wholly from before: the
-    consent it states and the entries it shows come from one snapshot, never a mix."""
+    and withdraws practitioner sharing. The report is built wholly from one snapshot,
+    never a mix: with the client's app open, from before (one read transaction); with the
+    workbook closed (read without leaving files beside it), the change is noticed and the
+    report read again, wholly from after."""
+    from contextlib import ExitStack
+
     from heron_research.reports import context
 
     path = tmp_path / "busy.heron"
@@ -560,13 +565,21 @@ def test_a_report_reads_one_snapshot_of_the_workbook(
         return frames(self, kind, **kw)
 
     monkeypatch.setattr(Workbook, "frames", frames_while_the_client_saves)
-    ctx = context.load(
-        path, kind="review", audience="practitioner", since="2025-01-01", until="2025-12-31"
-    )
+    with ExitStack() as stack:
+        if app_open:
+            stack.enter_context(Workbook.open(path))
+        ctx = context.load(
+            path, kind="review", audience="practitioner", since="2025-01-01", until="2025-12-31"
+        )
 
     assert written == ["emotion_episode"], written
-    assert ctx.consent.entry is not None and ctx.consent.entry.practitioner_sharing
-    assert list(ctx.frames["emotion_episode"]["situation"]) == ["before"]
+    assert ctx.consent.entry is not None
+    if app_open:  # from before: sharing in force, the episode then
+        assert ctx.consent.entry.practitioner_sharing
+        assert list(ctx.frames["emotion_episode"]["situation"]) == ["before"]
+    else:  # from after: sharing withdrawn, so nothing shown
+        assert not ctx.consent.entry.practitioner_sharing
+        assert list(ctx.frames["emotion_episode"]["situation"]) == []
     with Workbook.open(path, readonly=True) as wb:  # the client's saves did land
         assert len(wb.records("emotion_episode")) == 2
         assert not wb.consent().entry.practitioner_sharing

@@ -75,13 +75,16 @@ def share(
     from heron_research.exchange.share import preview_share
     from heron_research.exchange.share import share as write_bundle
     from heron_research.workbook import Workbook
+    from heron_research.workbook.snapshot import read_quietly
 
     if free_text is not None and audience != "research":
         raise click.UsageError("--free-text applies to --to research only")
     mode = free_text or ("none" if audience == "research" else None)
     if dry_run:
-        with Workbook.open(workbook, readonly=True) as wb:
-            preview = preview_share(wb, audience, free_text=mode)  # type: ignore[arg-type]
+        preview = read_quietly(  # nothing is left beside the workbook
+            workbook,
+            lambda wb: preview_share(wb, audience, free_text=mode),  # type: ignore[arg-type]
+        )
         for line in preview.lines():
             click.echo(line)
         click.echo("Nothing was written (--dry-run).")

@@ -41,6 +41,7 @@ from heron_research.exchange.keys import load_identity
 from heron_research.exchange.share import IDENTITY_SETTING
 from heron_research.records import ConsentEntry, Sharing, Side, record_type, validate_record
 from heron_research.visibility import Audience
+from heron_research.workbook.snapshot import read_quietly
 from heron_research.workbook.store import Workbook
 from heron_research.workbook.stored import (
     Received,
@@ -121,8 +122,7 @@ def _identity_path(into: Path, given: str | os.PathLike[str] | None) -> Path:
     if given is not None:
         return Path(given).expanduser().resolve()
     if into.exists():
-        with Workbook.open(into, readonly=True) as wb:
-            known = wb.get_setting(IDENTITY_SETTING)
+        known = read_quietly(into, lambda wb: wb.get_setting(IDENTITY_SETTING))
         if known:
             return Path(known)
     raise ShareError(

@@ -195,7 +195,7 @@ def load(
     now: datetime | None = None,
 ) -> ReportContext:
     """Read what a report of ``kind`` may show to ``audience`` for the period."""
-    from heron_research.workbook import Workbook
+    from heron_research.workbook.snapshot import read_quietly
 
     if kind not in KINDS:
         raise ReportError(f"unknown report kind {kind!r}; choose one of: {', '.join(KINDS)}")
@@ -214,51 +214,70 @@ def load(
     if start is not None and start <= THE_BEGINNING:
         start = None  # from the first entry
 
-    frames: dict[str, pd.DataFrame] = {}
-    included: dict[str, int] = {}
-    withheld: dict[str, int] = {}
-    lines: list[str] = []
-    first_days: list[date] = []
-    # one read transaction: consent, every kind and the withheld counts come from one
-    # snapshot, so a save or a consent change made meanwhile is wholly in or wholly out
-    last_review: date | None = None
-    with Workbook.open(workbook, readonly=True) as wb, wb.atomic(write=False):
-        consent = wb.consent()
-        if by_default:  # a review report covers the time since the last review
-            last_review = _last_review(wb, end, reader)
-            start = last_review + timedelta(days=1) if last_review is not None else None
-        for scope in _READ_SCOPES:
-            group_since = start if scope is ReportScope.PERIOD else None
-            for record_kind in kinds_in_scope(scope):
-                tables = wb.frames(record_kind, since=group_since, until=end, audience=reader)
-                frames.update(tables)
-                main = tables[record_kind]
-                included[record_kind] = len(main)
-                lines.extend(
-                    f"{record_kind}:{rid}:{rev}"
-                    for rid, rev in zip(main["id"], main["revision"], strict=True)
-                )
-                if scope is ReportScope.PERIOD and (day := _first_day(record_kind, main)):
-                    first_days.append(day)
-                if reader is not Audience.CLIENT:
-                    withheld[record_kind] = wb.withheld_count(  # in SQL: no content is read
-                        record_kind, reader, since=group_since, until=end, consent=consent
+    def read(wb: Any) -> tuple[Any, ...]:
+        """Everything the report shows, in one read transaction: consent, every kind and
+        the withheld counts come from one snapshot, so a save or a consent change made
+        meanwhile is wholly in or wholly out. It only reads (it may run twice)."""
+        frames: dict[str, pd.DataFrame] = {}
+        included: dict[str, int] = {}
+        withheld: dict[str, int] = {}
+        lines: list[str] = []
+        first_days: list[date] = []
+        last_review: date | None = None
+        begin = start
+        with wb.atomic(write=False):
+            consent = wb.consent()
+            if by_default:  # a review report covers the time since the last review
+                last_review = _last_review(wb, end, reader)
+                begin = last_review + timedelta(days=1) if last_review is not None else None
+            for scope in _READ_SCOPES:
+                group_since = begin if scope is ReportScope.PERIOD else None
+                for record_kind in kinds_in_scope(scope):
+                    tables = wb.frames(record_kind, since=group_since, until=end, audience=reader)
+                    frames.update(tables)
+                    main = tables[record_kind]
+                    included[record_kind] = len(main)
+                    lines.extend(
+                        f"{record_kind}:{rid}:{rev}"
+                        for rid, rev in zip(main["id"], main["revision"], strict=True)
                     )
-        # the whole-programme trends of a review report read the period kinds they chart
-        # from the beginning too (their records count in the fingerprint)
-        programme: dict[str, pd.DataFrame] = {}
-        if kind == REVIEW:
-            for record_kind in PROGRAMME_KINDS:
-                if start is None:
-                    programme[record_kind] = frames[record_kind]
-                    continue
-                whole = wb.frames(record_kind, since=None, until=end, audience=reader)
-                programme.update(whole)
-                main = whole[record_kind]
-                lines.extend(
-                    f"{record_kind}:{rid}:{rev}"
-                    for rid, rev in zip(main["id"], main["revision"], strict=True)
-                )
+                    if scope is ReportScope.PERIOD and (day := _first_day(record_kind, main)):
+                        first_days.append(day)
+                    if reader is not Audience.CLIENT:
+                        withheld[record_kind] = wb.withheld_count(  # in SQL: no content is read
+                            record_kind, reader, since=group_since, until=end, consent=consent
+                        )
+            # the whole-programme trends of a review report read the period kinds they chart
+            # from the beginning too (their records count in the fingerprint)
+            programme: dict[str, pd.DataFrame] = {}
+            if kind == REVIEW:
+                for record_kind in PROGRAMME_KINDS:
+                    if begin is None:
+                        programme[record_kind] = frames[record_kind]
+                        continue
+                    whole = wb.frames(record_kind, since=None, until=end, audience=reader)
+                    programme.update(whole)
+                    main = whole[record_kind]
+                    lines.extend(
+                        f"{record_kind}:{rid}:{rev}"
+                        for rid, rev in zip(main["id"], main["revision"], strict=True)
+                    )
+        return (
+            consent,
+            begin,
+            last_review,
+            frames,
+            included,
+            withheld,
+            lines,
+            first_days,
+            programme,
+        )
+
+    # nothing is left beside the workbook (no -wal or -shm) when nothing was there
+    (consent, start, last_review, frames, included, withheld, lines, first_days, programme) = (
+        read_quietly(workbook, read)
+    )
     digest = hashlib.sha256("\n".join(sorted(set(lines))).encode()).hexdigest()
     return ReportContext(
         workbook=Path(workbook),

@@ -236,9 +236,9 @@ def report_kind(name: str, source: str | None = None) -> ReportKind:
 
 
 def _check_workbook(path: Path) -> None:
-    from heron_research.workbook import Workbook
+    from heron_research.workbook.snapshot import read_quietly
 
-    Workbook.open(path, readonly=True).close()
+    read_quietly(path, lambda wb: None)
 
 
 def _check_dataset(path: Path) -> None:

@@ -15,7 +15,8 @@ the checks an import makes) and read like a read-only workbook by
 decrypted with the study's age identities, checked, and read the same way by
 :class:`~heron_research.research.bundles.BundleReader`. Whatever the format, the input
 file is checked before and after it is read (with the workbook's ``-wal`` file, where
-committed entries may still wait) by its :func:`signature`: a file that changed in between
+committed entries may still wait) by its
+:func:`~heron_research.workbook.snapshot.signature`: a file that changed in between
 is not used.
 """
 
@@ -45,6 +46,7 @@ from heron_research.research.gate import GateDecision, consent_gate
 from heron_research.visibility import Audience
 from heron_research.workbook import Workbook
 from heron_research.workbook.rows import RowsReader
+from heron_research.workbook.snapshot import wal_file
 from heron_research.workbook.stored import StoredRow
 
 __all__ = [
@@ -60,7 +62,6 @@ __all__ = [
     "find_inputs",
     "list_inputs",
     "open_source",
-    "signature",
     "sniff",
     "stored_rows",
 ]
@@ -140,16 +141,12 @@ def _in_a_dataset(path: Path) -> bool:
     return (folder / "manifest.json").is_file() and (folder / "datapackage.json").is_file()
 
 
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + "-wal")
-
-
 def content_digest(path: Path) -> str:
     """SHA-256 of the file and of its ``-wal`` file if it has one with content."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         hashlib.file_digest(fh, lambda: digest)  # type: ignore[arg-type]
-    wal = _wal(path)
+    wal = wal_file(path)
     try:
         with wal.open("rb") as fh:
             first = fh.read(1 << 16)
@@ -161,31 +158,6 @@ def content_digest(path: Path) -> str:
     except FileNotFoundError:
         pass
     return digest.hexdigest()
-
-
-Signature = tuple[tuple[int, int, int, int, int] | None, ...]
-
-
-def _stat(path: Path) -> tuple[int, int, int, int, int] | None:
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-
-
-def signature(path: Path) -> Signature:
-    """What changes whenever the file or its ``-wal`` file is written: device, inode, size,
-    modification and change times (the change time is set by the system on every write and
-    cannot be set back by a program)."""
-    main = _stat(path)
-    if main is None:
-        raise FileNotFoundError(f"{path}: no such file")
-    wal = _stat(_wal(path))
-    # an empty -wal file holds nothing (SQLite makes one when a reader opens the workbook).
-    # The -wal's change time is left out: SQLite run as root chowns the -wal on every open,
-    # so the batch's own read would look like a change; its size and mtime still tell.
-    return (main, (*wal[:4], 0) if wal is not None and wal[2] > 0 else None)
 
 
 def sniff(path: Path) -> Format:
@@ -221,7 +193,7 @@ def open_source(
         return as_of
 
     if fmt == "workbook":
-        with _private_copy_if_wal(path) as readable:
+        with _private_copy_ifwal_file(path) as readable:
             immutable = readable == path
             with Workbook.open(readable, readonly=True, clock=clock, immutable=immutable) as wb:
                 if not immutable:
@@ -243,11 +215,11 @@ def open_source(
 
 
 @contextmanager
-def _private_copy_if_wal(path: Path) -> Iterator[Path]:
+def _private_copy_ifwal_file(path: Path) -> Iterator[Path]:
     """``path`` itself, read immutable (nothing is created beside it), or, when its ``-wal``
     file holds committed entries that an immutable open would not see, a copy of the file
     and its ``-wal`` in a private temporary folder (removed afterwards)."""
-    wal = _wal(path)
+    wal = wal_file(path)
     try:
         has_wal = wal.stat().st_size > 0
     except FileNotFoundError:
@@ -261,7 +233,7 @@ def _private_copy_if_wal(path: Path) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="heron-batch-") as folder:  # 0700
         copy = Path(folder) / "input.heron"
         shutil.copyfile(path, copy)
-        shutil.copyfile(wal, _wal(copy))
+        shutil.copyfile(wal, wal_file(copy))
         yield copy
 
 

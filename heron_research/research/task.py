@@ -25,14 +25,12 @@ from heron_research.research.sources import (
     ERROR_REASONS,
     ChangedWhileReading,
     Format,
-    Signature,
     Source,
     StoredRow,
     classify_error,
     consent_decision,
     content_digest,
     open_source,
-    signature,
     sniff,
     stored_rows,
 )
@@ -47,6 +45,7 @@ from heron_research.research.tables import (
     kinds_read,
 )
 from heron_research.visibility import Audience
+from heron_research.workbook.snapshot import Signature, signature
 
 if TYPE_CHECKING:
     import pyarrow as pa
