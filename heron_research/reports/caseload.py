@@ -36,7 +36,7 @@ from heron_research.reports.runner import (
     _checked,
     _make_exporter,
     _private_folder,
-    _run,
+    _run_on_workbook,
 )
 from heron_research.reports.warm import without_optional
 
@@ -236,27 +236,18 @@ class _Job:
                 close_thread_loop()
 
     def _one(self, source: Path, kernel: ReusedKernel, exporter: Background) -> CaseloadReport:
-        started = time.monotonic()
-        parameters = {
-            "workbook": str(source.resolve()),
-            "since": self.start.isoformat() if self.start else None,
-            "until": self.end.isoformat(),
-            "audience": self.audience,
-            "title": None,
-        }
         try:
-            result = _run(
+            result = _run_on_workbook(
                 self.entry,
                 source,
-                parameters,
                 since=self.start,
                 until=self.end,
                 audience=self.audience,
+                title=None,
+                started=time.monotonic(),
                 out=self.targets[source],
                 keep_notebook=self.keep_notebook,
-                title=None,
                 notebook=None,
-                started=started,
                 kernel=kernel,
                 exporter=exporter,
             )

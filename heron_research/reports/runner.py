@@ -159,18 +159,9 @@ def run_report(
     """
     started = time.monotonic()
     entry, start, end = _checked(kind, audience, since, until)
-    source = Path(workbook)
-    parameters = {
-        "workbook": str(source.resolve()),
-        "since": start.isoformat() if start else None,
-        "until": end.isoformat(),
-        "audience": audience,
-        "title": title,
-    }
-    return _run(
+    return _run_on_workbook(
         entry,
-        source,
-        parameters,
+        Path(workbook),
         since=start,
         until=end,
         audience=audience,
@@ -179,6 +170,38 @@ def run_report(
         title=title,
         notebook=notebook,
         started=started,
+    )
+
+
+def _run_on_workbook(
+    entry: ReportKind,
+    source: Path,
+    *,
+    since: date | None,
+    until: date,
+    audience: str,
+    title: str | None,
+    started: float,
+    **options: Any,
+) -> ReportResult:
+    """:func:`_run` with a workbook kind's parameters (``options``: the rest of its)."""
+    parameters = {
+        "workbook": str(source.resolve()),
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat(),
+        "audience": audience,
+        "title": title,
+    }
+    return _run(
+        entry,
+        source,
+        parameters,
+        since=since,
+        until=until,
+        audience=audience,
+        title=title,
+        started=started,
+        **options,
     )
 
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from research_helpers import KEY_TEXT, build_workbook, participant_records
+from research_helpers import build_workbook, key_file_in, participant_records
 
 pytestmark = [pytest.mark.reliability, pytest.mark.processes, pytest.mark.dask]
 
@@ -126,10 +126,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
-    path = tmp_path / "study.key"
-    path.write_bytes(KEY_TEXT + b"\n")
-    os.chmod(path, 0o600)
-    return path
+    return key_file_in(tmp_path)
 
 
 @pytest.fixture

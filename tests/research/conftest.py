@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from research_helpers import KEY_TEXT, Participant, build_workbook, participant_records
+from research_helpers import KEY_TEXT, Participant, build_workbook, key_file_in, participant_records
 
 from heron_research.research.keys import StudyKey
 from heron_research.workbook import Workbook
@@ -31,10 +30,7 @@ def make_participant(tmp_path: Path) -> Callable[..., Participant]:
 
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
-    path = tmp_path / "study.key"
-    path.write_bytes(KEY_TEXT + b"\n")
-    os.chmod(path, 0o600)
-    return path
+    return key_file_in(tmp_path)
 
 
 @pytest.fixture

@@ -190,6 +190,14 @@ def build_workbook(path: Path, records: list[Record], workbook_id: str | None = 
 KEY_TEXT = b"kqV3T9-correct-horse-battery-staple-8Z1"
 
 
+def key_file_in(folder: Path) -> Path:
+    """The study key written to ``folder/study.key``, owner-only (as the batch demands)."""
+    path = folder / "study.key"
+    path.write_bytes(KEY_TEXT + b"\n")
+    path.chmod(0o600)
+    return path
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
