@@ -143,7 +143,9 @@ class ReusedKernel:
             self.km = start_kernel(self.work, self.modules)
             self._pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
             self.kc = self.km.client()
-            self.kc.start_channels()
+            # no heartbeat thread (the kernel manager says whether the kernel is alive) and
+            # no stdin: a killed kernel then leaves no channel thread to fail on its own
+            self.kc.start_channels(stdin=False, hb=False)
             self.kc.allow_stdin = False
             self.answered = False
             self.used = False
@@ -192,10 +194,12 @@ class ReusedKernel:
         kc, self.kc = self.kc, None
         km, self.km = self.km, None
         self._pid = None
-        if kc is not None:
-            kc.stop_channels()
-        if km is not None:  # a report's kernel holds nothing to save: no need to wait
-            stop_kernel(km, now=True)
+        try:
+            if kc is not None:
+                kc.stop_channels()
+        finally:
+            if km is not None:  # a report's kernel holds nothing to save: no need to wait
+                stop_kernel(km, now=True)
 
     def kill(self) -> None:
         """Kill the kernel's process now (from any thread): the notebook running on it stops
