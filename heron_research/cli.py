@@ -7,11 +7,12 @@ line and exit 1, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -367,6 +368,7 @@ def batch(
         raise click.UsageError("use --scheduler or --workers, not both")
     if scheduler is None:  # a local cluster's workers import theirs while this process does
         click.get_current_context().with_resource(worker_server())
+    _ending.without_teardown = True
     from heron_research.research import load_identities, load_study_key, run_batch
     from heron_research.research.progress import ProgressPrinter
 
@@ -423,6 +425,33 @@ def _os_error_line(exc: OSError) -> str:
     return f"cannot use {names}: {reason}"
 
 
+class _Ending:
+    """How the program ends once its command is done (see :func:`main`)."""
+
+    #: set by a command whose process holds Dask and Arrow: ending it with the interpreter's
+    #: usual teardown (freeing every module and object one by one) takes 0.2-0.4 s
+    without_teardown = False
+
+
+_ending = _Ending()
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process at once with ``code``, its output flushed, without the interpreter's
+    teardown. Only for the program itself (not a caller of :func:`main`), after the command
+    has closed everything it opened: its files are written and closed, its cluster and
+    worker processes stopped. Objects left for the garbage collector are collected first, so
+    that what they hold outside the process (a multiprocessing queue's semaphores, which the
+    standard library's resource tracker otherwise reports as leaked) is released."""
+    import gc
+
+    gc.collect()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every user error into one line and exit code 1."""
     try:
@@ -441,7 +470,10 @@ def main(argv: list[str] | None = None) -> None:
         code = 1
     except KeyboardInterrupt:
         code = 130
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if argv is None and _ending.without_teardown:  # the program itself, not a caller
+        _exit_now(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

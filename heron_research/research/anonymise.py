@@ -404,12 +404,13 @@ def generalise(values: pa.Array, custom: pa.Array, kept: Iterable[str]) -> pa.Ar
     """Own words (``custom`` true) not in ``kept`` become "other"; vocabulary terms stay.
 
     Works on Arrow arrays: the combine step applies it to whole row groups."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    allowed = pa.array(sorted(kept), pa.string())
+    from heron_research.research.arrays import array  # (not pyarrow.array: see there)
+
+    allowed = array(sorted(kept), "string")
     keep = pc.or_(pc.invert(custom), pc.is_in(values, value_set=allowed))
-    return pc.if_else(keep, values, pa.scalar("other"))
+    return pc.if_else(keep, values, array(["other"], "string")[0])
 
 
 # --- the participants row --------------------------------------------------------------------

@@ -169,6 +169,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     config: dict[str, Any] = {"distributed.worker.profile.enabled": False}
     if forkserver_available():  # workers forked from one process that imported their modules
         config["distributed.worker.multiprocessing-method"] = "forkserver"
+        _skip_dask_preload()
     with (
         dask.config.set(config),
         worker_server(),
@@ -186,6 +187,21 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         Client(cluster, set_as_default=False, direct_to_workers=True) as client,
     ):
         yield client
+
+
+def _skip_dask_preload() -> None:
+    """Keep Dask from importing, in this process, the modules it would have the fork server
+    preload (numpy, pandas, lz4...: 0.3-0.5 s, as the first worker is about to start).
+
+    The first time a nanny starts a worker with ``forkserver``, Dask imports its required and
+    optional packages here to build a preload list for the server, then sets it; but
+    :func:`~heron_research._worker_server.worker_server` has started the server already,
+    with its own list, so Dask's list changes nothing. Dask keeps that it has done this in
+    a module flag (there is no setting for it): set here, if this Dask has it."""
+    import distributed.utils
+
+    if hasattr(distributed.utils, "_forkserver_preload_set"):
+        distributed.utils._forkserver_preload_set = True
 
 
 def _problem(path: Path, result: SourceResult) -> Problem:

@@ -268,6 +268,46 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
     own people register: the batch has no names to scrub it with, and runs the scrubber's
     patterns over it again (what the client's scrubber wrote, they leave as it is).
     """
+    return process_sources([path], index, settings)[0]
+
+
+def process_sources(paths: list[str], first: int, settings: TaskSettings) -> list[SourceResult]:
+    """:func:`process_source` for several inputs (numbered from ``first``) in one task: each
+    is read and anonymised alone, and the included ones' rows are converted to Arrow
+    together (see :func:`~heron_research.research.arrow.to_batches`)."""
+    staged = [_anonymise_source(path, first + i, settings) for i, path in enumerate(paths)]
+    included = [(at, data) for at, (_, data) in enumerate(staged) if data is not None]
+    try:
+        converted = to_batches([data for _, data in included], settings.free_text)
+    except Exception:  # one participant's rows the conversion refuses: find whose, alone
+        converted = [_batches_alone(data, settings.free_text) for _, data in included]
+    results = [result for result, _ in staged]
+    for (at, _), tables in zip(included, converted, strict=True):
+        if isinstance(tables, Exception):
+            results[at] = _failed(results[at], tables, Path(paths[at]))
+        else:
+            results[at].tables = tables
+    return results
+
+
+def _batches_alone(data: ParticipantData, free_text: FreeText) -> dict[str, bytes] | Exception:
+    try:
+        return to_batches([data], free_text)[0]
+    except Exception as exc:
+        return exc
+
+
+def _failed(result: SourceResult, exc: Exception, file: Path) -> SourceResult:
+    failed = _erred(result.index, result.input_ref, exc, file)
+    failed.source_format = result.source_format
+    return failed
+
+
+def _anonymise_source(
+    path: str, index: int, settings: TaskSettings
+) -> tuple[SourceResult, ParticipantData | None]:
+    """One input read and anonymised: its result (without its Arrow batches) and, if it is
+    included, its anonymised rows; never raises for a bad input."""
     file = Path(path)
     keys = settings.keys
     fmt: Format | None = None
@@ -288,13 +328,13 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
             exc = ChangedWhileReading(path)  # read while being written: the file's fault
         result = _erred(index, _content_ref(keys, file), exc, file)
         result.source_format = fmt
-        return result
+        return result, None
     ref = keys.input_ref(f"{fmt}:{workbook_id}")
     if data is None:
-        return SourceResult(index, "excluded", code, ref, detail=path, source_format=fmt)
+        return SourceResult(index, "excluded", code, ref, detail=path, source_format=fmt), None
     try:
         data = anonymised(data, settings)
-        return SourceResult(
+        result = SourceResult(
             index,
             "included",
             "included",
@@ -302,7 +342,6 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
             source_format=fmt,
             participant_id=data.participant_id,
             last_saved=data.last_saved,
-            tables=to_batches(data, settings.free_text),
             older_bundle=older,
             free_text=settings.free_text,
             terms=anonymise.custom_terms(data),
@@ -310,9 +349,5 @@ def process_source(path: str, index: int, settings: TaskSettings) -> SourceResul
     except Exception as exc:  # a bug or a record the steps cannot handle: report, go on
         result = _erred(index, ref, exc, file)
         result.source_format = fmt
-        return result
-
-
-def process_sources(paths: list[str], first: int, settings: TaskSettings) -> list[SourceResult]:
-    """:func:`process_source` for several inputs (numbered from ``first``) in one task."""
-    return [process_source(path, first + i, settings) for i, path in enumerate(paths)]
+        return result, None
+    return result, data

@@ -167,3 +167,125 @@ def test_no_process_outlives_the_cli_batch(
         assert not set(_children()) - set(before)
     assert "included 3" in outputs[0].out
     assert "already exists" in outputs[1].err
+
+
+def test_the_server_takes_the_users_dask_environment(tmp_path: Path) -> None:
+    """The server is started without Dask's config, with a copy of Dask's defaults; its first
+    preloaded module sets the user's ``pre-spawn-environ`` before anything else is imported
+    there: a value of the user's config replaces a default, the command's own environment
+    wins over both, and a null unsets a default. (Run here as the server runs it: a fresh
+    interpreter importing the module with the environment the server starts with.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from heron_research._worker_server import DEFAULTED
+
+    (tmp_path / "dask.yaml").write_text(
+        "distributed:\n  nanny:\n    pre-spawn-environ:\n"
+        "      OMP_NUM_THREADS: 3\n      MKL_NUM_THREADS: 4\n      OPENBLAS_NUM_THREADS: null\n"
+        "      PYTHONHASHSEED: 7\n      HERON_TEST_ONLY: 'yes'\n"
+    )
+    names = [
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "PYTHONHASHSEED",
+        "HERON_TEST_ONLY",
+        DEFAULTED,
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in names and not k.startswith("DASK_")}
+    env |= {
+        "DASK_CONFIG": str(tmp_path),
+        "OMP_NUM_THREADS": "1",  # the three from Dask's defaults...
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "6640",
+        DEFAULTED: "OMP_NUM_THREADS,OPENBLAS_NUM_THREADS,PYTHONHASHSEED",
+        "MKL_NUM_THREADS": "5",  # ...and the command's own
+    }
+    code = (
+        "import json, os, sys\n"
+        "import heron_research._worker_environ\n"
+        f"print(json.dumps({{n: os.environ.get(n) for n in {names!r}}}))\n"
+        "print(json.dumps(sorted(m for m in ('numpy', 'distributed') if m in sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    seen, imported = (json.loads(line) for line in proc.stdout.splitlines())
+    assert seen == {
+        "OMP_NUM_THREADS": "3",
+        "MKL_NUM_THREADS": "5",
+        "OPENBLAS_NUM_THREADS": None,
+        "PYTHONHASHSEED": "6640",  # read as the interpreter starts: the one it started with
+        "HERON_TEST_ONLY": "yes",
+        DEFAULTED: None,
+    }
+    assert imported == []  # set before the libraries that read them
+
+
+def test_workers_never_import_pandas(tmp_path: Path, inputs: Path, study_key: StudyKey) -> None:
+    """pyarrow imports pandas (0.4 s of a worker's start) to ask whether a list is a pandas
+    object; the task builds its arrays without asking, and the server does not preload it."""
+    from heron_research.research.batch import dask_client
+
+    with dask_client(workers=2) as client:
+        report = run_batch([inputs], tmp_path / "ds", key=study_key, client=client, as_of=AS_OF)
+        imported = client.run(eval, "'pandas' in __import__('sys').modules")
+        seeds = client.run(__import__("os").getenv, "PYTHONHASHSEED")
+    assert report.counts["included"] == 3
+    assert len(imported) == 2 and not any(imported.values()), imported
+    assert set(seeds.values()) == {"6640"}
+
+
+def test_the_command_ends_at_once_with_everything_written(tmp_path: Path, inputs: Path) -> None:
+    """Run as a program, ``heron-research batch`` ends without the interpreter's teardown
+    once the dataset is written and the cluster stopped: its output is complete, nothing is
+    reported on stderr, and no process it started is left (looked for by a mark in their
+    environment, as none of them is this process's child once the command has ended)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from research_helpers import key_file_in
+
+    script = Path(sys.executable).with_name("heron-research")
+    mark = uuid.uuid4().hex
+    env = {**os.environ, "HERON_TEST_MARK": mark}
+    key = key_file_in(tmp_path)
+    runs = []
+    for out in (tmp_path / "ds", tmp_path / "ds"):  # the second: refused, the folder is taken
+        runs.append(
+            subprocess.run(
+                [str(script), "batch", str(inputs), "--out", str(out), "--key-file", str(key)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+                check=False,
+            )
+        )
+    done, refused = runs
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("Dataset: ")
+    assert "included 3" in done.stdout and done.stdout.endswith("\n")
+    assert "Traceback" not in done.stderr and "leaked" not in done.stderr, done.stderr
+    assert (tmp_path / "ds" / "manifest.json").is_file()
+    assert refused.returncode == 1 and "already exists" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    def marked() -> list[int]:
+        found = []
+        for proc in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if proc.environ().get("HERON_TEST_MARK") == mark:
+                    found.append(proc.pid)
+        return found
+
+    deadline = time.monotonic() + 10  # the resource tracker ends as it sees its pipe close
+    while marked() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not marked()
