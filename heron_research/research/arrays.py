@@ -27,49 +27,38 @@ def array(values: Sequence[Any], kind: str) -> pa.Array:
     import numpy as np
     import pyarrow as pa
 
+    values = list(values)
     n = len(values)
-    valid, nulls = _validity(values)
+    nulls = values.count(None)
+    valid = None
+    if nulls:
+        present = np.array(values, dtype=object) != None  # noqa: E711 (element-wise)
+        valid = pa.py_buffer(np.packbits(present, bitorder="little"))
+        values = [_BLANK[kind] if v is None else v for v in values]
+    allowed = _PYTHON_TYPES[kind]
+    if not set(map(type, values)) <= allowed:
+        bad = next(v for v in values if type(v) not in allowed)
+        raise TypeError(f"a {kind} column holds {type(bad).__name__} {bad!r}")
     if kind == "string":
-        if nulls:
-            values = ["" if v is None else v for v in values]
-        if not all(type(v) is str for v in values):
-            bad = next(v for v in values if type(v) is not str)
-            raise TypeError(f"a string column holds {type(bad).__name__} {bad!r}")
         encoded = [v.encode("utf-8") for v in values]
         ends = np.fromiter(accumulate(map(len, encoded), initial=0), np.int32, count=n + 1)
         buffers = [valid, pa.py_buffer(ends), pa.py_buffer(b"".join(encoded))]
         return pa.Array.from_buffers(pa.string(), n, buffers, null_count=nulls)
-    blank = _BLANK[kind]
-    filled = [blank if v is None else v for v in values] if nulls else list(values)
-    if not all(type(v) in _PYTHON_TYPES[kind] for v in filled):
-        bad = next(v for v in filled if type(v) not in _PYTHON_TYPES[kind])
-        raise TypeError(f"a{'n' if kind == 'integer' else ''} {kind} column holds {bad!r}")
     if kind == "boolean":
-        data = np.packbits(np.array(filled, dtype=bool), bitorder="little")
+        data = np.packbits(np.array(values, dtype=bool), bitorder="little")
         return pa.Array.from_buffers(pa.bool_(), n, [valid, pa.py_buffer(data)], null_count=nulls)
     dtype = np.int32 if kind == "integer" else np.float64
-    data = np.array(filled, dtype=dtype)  # OverflowError for an integer out of range
+    data = np.array(values, dtype=dtype)  # OverflowError for an integer out of range
     arrow_type = pa.int32() if kind == "integer" else pa.float64()
     return pa.Array.from_buffers(arrow_type, n, [valid, pa.py_buffer(data)], null_count=nulls)
 
 
 #: what stands in the data buffer where a value is missing (the validity bitmap says so)
-_BLANK: dict[str, Any] = {"integer": 0, "number": 0.0, "boolean": False}
+_BLANK: dict[str, Any] = {"string": "", "integer": 0, "number": 0.0, "boolean": False}
 #: the Python values each column kind takes (a boolean is not an integer here)
-_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "integer": (int,),
-    "number": (float, int),
-    "boolean": (bool,),
+_PYTHON_TYPES: dict[str, frozenset[type]] = {
+    "string": frozenset({str}),
+    "integer": frozenset({int}),
+    "number": frozenset({float, int}),
+    "boolean": frozenset({bool}),
 }
-
-
-def _validity(values: Sequence[Any]) -> tuple[pa.Buffer | None, int]:
-    """The validity bitmap of ``values`` (None if no value is missing) and the null count."""
-    import numpy as np
-    import pyarrow as pa
-
-    if not any(v is None for v in values):
-        return None, 0
-    present = np.fromiter((v is not None for v in values), bool, count=len(values))
-    nulls = len(values) - int(present.sum())
-    return pa.py_buffer(np.packbits(present, bitorder="little")), nulls

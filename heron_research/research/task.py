@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from heron_research.records.consent import ConsentState
 from heron_research.records.models import CO_COUNSELLING_SESSION, PERSON
 from heron_research.research import anonymise
 from heron_research.research.anonymise import FreeText, ParticipantData
@@ -156,9 +157,10 @@ def _context(people: list[StoredRow], by_kind: dict[str, list[StoredRow]]) -> Co
     )
 
 
-def _names(wb: Source, people: list[StoredRow]) -> list[tuple[str, str]]:
+def _names(wb: Source, people: list[StoredRow], consent: ConsentState) -> list[tuple[str, str]]:
     """Every name the client has used for someone (earlier aliases too) and co-counselling
-    peers, each with what to write instead: for scrubbing free text."""
+    peers, each with what to write instead: for scrubbing free text. (``consent``: the one
+    the gate judged; the client's own view does not depend on it, and is not read again.)"""
     names: list[tuple[str, str]] = []
     for row in people:
         aliases = {str(row.data.get("alias", ""))}
@@ -166,7 +168,9 @@ def _names(wb: Source, people: list[StoredRow]) -> list[tuple[str, str]]:
             aliases |= {str(v.data.get("alias", "")) for v in wb.history(row.id)}
         relationship = str(row.data.get("relationship", "person"))
         names.extend((alias, relationship) for alias in sorted(aliases) if alias)
-    peers = stored_rows(wb, [CO_COUNSELLING_SESSION], Audience.CLIENT, include_deleted=True)
+    peers = stored_rows(
+        wb, [CO_COUNSELLING_SESSION], Audience.CLIENT, consent=consent, include_deleted=True
+    )
     for row in peers:
         names.append((str(row.data.get("peer_alias", "")), "peer"))
     return names
@@ -192,7 +196,9 @@ def extract(wb: Source, *, with_names: bool = False) -> tuple[ParticipantData | 
     rows = stored_rows(wb, kinds_read(), Audience.RESEARCH, consent=decision.state)
     if not rows:
         return None, "nothing_shared"
-    people = stored_rows(wb, [PERSON], Audience.CLIENT, include_deleted=True)
+    people = stored_rows(
+        wb, [PERSON], Audience.CLIENT, consent=decision.state, include_deleted=True
+    )
     by_kind: dict[str, list[StoredRow]] = {}
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)
@@ -206,7 +212,7 @@ def extract(wb: Source, *, with_names: bool = False) -> tuple[ParticipantData | 
     data = ParticipantData(
         workbook_id=wb.id,
         tables=tables,
-        names=_names(wb, people) if with_names else [],
+        names=_names(wb, people, decision.state) if with_names else [],
         exported_ids=frozenset(row.id for row in rows),
         visible_people=frozenset(
             p.id for p in stored_rows(wb, [PERSON], Audience.RESEARCH, consent=decision.state)
