@@ -289,3 +289,27 @@ def test_the_command_ends_at_once_with_everything_written(tmp_path: Path, inputs
     while marked() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not marked()
+
+
+def test_the_server_preloads_only_what_a_worker_needs() -> None:
+    """What the server imports (``WORKER_MODULES``, in a fresh interpreter) leaves out
+    pandas and the batch's own driver and writer; and every public name of the research
+    package (imported on first use) still resolves."""
+    import json
+    import subprocess
+    import sys
+
+    from heron_research._worker_server import WORKER_MODULES
+
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {list(WORKER_MODULES)!r}: importlib.import_module(name)\n"
+        "left_out = ['pandas', 'heron_research.research.batch', "
+        "'heron_research.research.dataset', 'pyarrow.parquet']\n"
+        "print(json.dumps([m for m in left_out if m in sys.modules]))\n"
+        "import heron_research.research as r\n"
+        "print(json.dumps([n for n in r.__all__ if getattr(r, n, None) is None]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imported, unresolved = (json.loads(line) for line in proc.stdout.splitlines())
+    assert imported == [] and unresolved == []
