@@ -22,7 +22,9 @@ in ``benchmarks/.cache/`` as ``batch_speed.py`` does), in one run, ``--repeat`` 
 5. **baseline for the fixed cost**: a plain Dask program (``LocalCluster`` of the same number
    of process workers with Dask's defaults, one trivial task, shut down) as a subprocess,
    wall time from start to exit.
-6. **split** (on unless ``--no-split``): ``run_batch`` in a fresh process on 10 and on
+6. **on a standing cluster**: step 1 with ``--scheduler`` at the floor's own cluster (its
+   2 workers, warm), as a researcher with a cluster kept running between batches runs it.
+7. **split** (on unless ``--no-split``): ``run_batch`` in a fresh process on 10 and on
    ``--count`` workbooks, with the time of each step: importing the package, cluster start
    (from the first stage callback to workers ready), listing the inputs, the per-workbook
    phase (first to last result), the final write (Parquet, codebook, manifest, checks,
@@ -68,15 +70,20 @@ def _cli() -> list[str]:
 
 
 def time_cli(
-    paths: list[Path], out: Path, key_file: Path, workers: int, env: dict[str, str] | None = None
+    paths: list[Path],
+    out: Path,
+    key_file: Path,
+    workers: int | str,
+    env: dict[str, str] | None = None,
 ) -> float:
-    """Wall seconds of ``heron-research batch`` on ``paths`` into ``out``, as a user runs it."""
+    """Wall seconds of ``heron-research batch`` on ``paths`` into ``out``, as a user runs it:
+    on a local cluster of ``workers`` processes, or on the running cluster at the scheduler
+    address ``workers``."""
     shutil.rmtree(out, ignore_errors=True)
     args = [*_cli(), "batch", *map(str, paths), "--out", str(out), "--key-file", str(key_file)]
+    where = ["--scheduler", workers] if isinstance(workers, str) else ["--workers", str(workers)]
     start = time.perf_counter()
-    proc = subprocess.run(
-        [*args, "--workers", str(workers)], capture_output=True, text=True, check=False, env=env
-    )
+    proc = subprocess.run([*args, *where], capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"the batch failed ({proc.returncode}):\n{proc.stderr}")
@@ -221,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         key_file = folder / "study.key"
         key_file.write_bytes(KEY + b"\n")
         os.chmod(key_file, 0o600)
-        ends, fixed, floors, cached, bare = [], [], [], [], []
+        ends, fixed, floors, cached, bare, standing = [], [], [], [], [], []
         cache_env = bytecode_env(folder)
         few = paths[:FIXED_COUNT]
         time_cli(few, folder / "ds10c", key_file, args.workers, cache_env)  # writes the cache
@@ -235,8 +242,11 @@ def main(argv: list[str] | None = None) -> int:
                 fixed.append(time_cli(few, folder / "ds10", key_file, args.workers))
                 cached.append(time_cli(few, folder / "ds10c", key_file, args.workers, cache_env))
                 bare.append(time_bare_dask(folder, args.workers))
+                address = client.scheduler.address  # the floor's cluster, idle meanwhile
+                standing.append(time_cli(paths, folder / "dss", key_file, address))
         end, fix, floor = (statistics.median(x) for x in (ends, fixed, floors))
         fix_cached, bare_dask = statistics.median(cached), statistics.median(bare)
+        on_standing = statistics.median(standing)
 
         def runs(xs: list[float]) -> str:
             return ", ".join(f"{x:.2f}" for x in xs)
@@ -270,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.workers} process workers around one task: median {bare_dask:.2f} s "
             f"(runs: {runs(bare)} s); the batch's fixed cost against it: {fix / bare_dask:.2f}x "
             f"(bytecode cache on: {fix_cached / bare_dask:.2f}x)"
+        )
+        print(
+            f"on a standing cluster (`--scheduler`, the floor's {args.workers} workers): "
+            f"`heron-research batch` on {n:,}: median {on_standing:.2f} s = "
+            f"{n / on_standing:,.0f} workbooks/s (runs: {runs(standing)} s); ratio to the "
+            f"floor: {on_standing / floor:.2f}x"
         )
         print(f"load average now: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
         if not args.no_split:
