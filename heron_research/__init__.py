@@ -6,8 +6,9 @@ below is imported on first use, so a process that needs one module of the packag
 lab's kernel launcher, :mod:`heron_research.kernel_app`) pays for nothing else.
 """
 
-import importlib as _importlib
 import typing as _typing
+
+from heron_research._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:
     from heron_research._version import __version__
@@ -92,14 +93,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(home), name)
-    globals()[name] = value  # the next lookup is a plain one
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _HOME)

@@ -17,8 +17,9 @@ Importing this package does not import pandas, pyarrow or Dask, nor any of its m
 each name is imported on first use.
 """
 
-import importlib as _importlib
 import typing as _typing
+
+from heron_research._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:
     from heron_research.research.batch import BatchProgress, BatchReport, Problem, run_batch
@@ -72,14 +73,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(home), name)
-    globals()[name] = value  # the next lookup is a plain one
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _HOME)
