@@ -6,9 +6,11 @@ below is imported on first use, so a process that needs one module of the packag
 lab's kernel launcher, :mod:`heron_research.kernel_app`) pays for nothing else.
 """
 
+import importlib as _importlib
+import sys as _sys
 import typing as _typing
-
-from heron_research._lazy import lazy_names as _lazy_names
+from collections.abc import Callable as _Callable
+from collections.abc import Mapping as _Mapping
 
 if _typing.TYPE_CHECKING:
     from heron_research._version import __version__
@@ -91,6 +93,28 @@ _HOME = {
     "Audience": "heron_research.visibility",
     "Workbook": "heron_research.workbook",
 }
+
+
+def _lazy_names(
+    package: str, home: _Mapping[str, str]
+) -> tuple[_Callable[[str], object], _Callable[[], list[str]]]:
+    """The ``__getattr__`` and ``__dir__`` of ``package``: each name in ``home`` is imported
+    from the module ``home[name]`` when first asked for, then kept in the package's
+    namespace (the next lookup is a plain one)."""
+
+    def __getattr__(name: str) -> object:
+        where = home.get(name)
+        if where is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(_importlib.import_module(where), name)
+        setattr(_sys.modules[package], name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        module = _sys.modules[package]
+        return sorted({*vars(module), *getattr(module, "__all__", ())})
+
+    return __getattr__, __dir__
 
 
 __getattr__, __dir__ = _lazy_names(__name__, _HOME)

@@ -491,6 +491,9 @@ def test_the_command_prints_the_address_and_stops_on_ctrl_c(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        # Ctrl-C as from a terminal, even if this run was started where SIGINT is ignored
+        # (a background job), which the command would inherit
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None

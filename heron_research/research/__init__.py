@@ -19,7 +19,7 @@ each name is imported on first use.
 
 import typing as _typing
 
-from heron_research._lazy import lazy_names as _lazy_names
+from heron_research import _lazy_names
 
 if _typing.TYPE_CHECKING:
     from heron_research.research.batch import BatchProgress, BatchReport, Problem, run_batch

@@ -392,6 +392,9 @@ def run_lab_session(session: Session, browser: Any, request: pytest.FixtureReque
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
+            # Ctrl-C as from a terminal, even if this run was started where SIGINT is ignored
+            # (a background job), which the command would inherit
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     session.lab_pid = proc.pid
     session.commands.append("heron-research lab ... --no-browser")
