@@ -20,7 +20,7 @@ __all__ = ["DASK_PRE_SPAWN_ENVIRON", "DEFAULTED", "WORKER_MODULES", "available",
 WORKER_MODULES = (
     "heron_research._worker_environ",
     "distributed",
-    "pyarrow",  # (and numpy; not pandas: see heron_research.research.arrow)
+    "pyarrow",  # (and numpy; not pandas: see heron_research.research.arrays)
     "heron_research.research.task",
 )
 #: names the server's environment took from :data:`DASK_PRE_SPAWN_ENVIRON` (for the server)
@@ -103,7 +103,6 @@ def _pre_spawn_environ() -> dict[str, str]:
     a value this process's environment has kept; which were defaulted is passed on for the
     user's config to replace (see :mod:`heron_research._worker_environ`)."""
     env = {name: os.environ.get(name, str(value)) for name, value in DASK_PRE_SPAWN_ENVIRON.items()}
-    if env.get("PYTHONHASHSEED") in (None, "0"):
-        env["PYTHONHASHSEED"] = "6640"  # as Dask's nanny: one hash seed for every worker
+    env["PYTHONHASHSEED"] = "6640"  # as Dask's nanny: one hash seed for every worker
     env[DEFAULTED] = ",".join(name for name in env if name not in os.environ)
     return env

@@ -368,7 +368,7 @@ def batch(
         raise click.UsageError("use --scheduler or --workers, not both")
     if scheduler is None:  # a local cluster's workers import theirs while this process does
         click.get_current_context().with_resource(worker_server())
-    _ending.without_teardown = True
+    _Ending.without_teardown = True
     from heron_research.research import load_identities, load_study_key, run_batch
     from heron_research.research.progress import ProgressPrinter
 
@@ -433,9 +433,6 @@ class _Ending:
     without_teardown = False
 
 
-_ending = _Ending()
-
-
 def _exit_now(code: int) -> NoReturn:
     """End the process at once with ``code``, its output flushed, without the interpreter's
     teardown. Only for the program itself (not a caller of :func:`main`), after the command
@@ -471,7 +468,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         code = 130
     code = code if isinstance(code, int) else 0
-    if argv is None and _ending.without_teardown:  # the program itself, not a caller
+    if argv is None and _Ending.without_teardown:  # the program itself, not a caller
         _exit_now(code)
     sys.exit(code)
 

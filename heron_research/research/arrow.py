@@ -46,7 +46,9 @@ def arrow_schema(spec: Table, free_text: FreeText) -> pa.Schema:
     )
 
 
-def record_batch(columns: Mapping[str, Sequence[Any]], spec: Table, free_text: FreeText) -> Any:
+def record_batch(
+    columns: Mapping[str, Sequence[Any]], spec: Table, free_text: FreeText
+) -> pa.RecordBatch:
     """One table's rows as an Arrow record batch of its schema (see :func:`array`)."""
     import pyarrow as pa
 
@@ -87,11 +89,10 @@ def to_batches(datas: Sequence[ParticipantData], free_text: FreeText) -> list[di
 
 def _size(data: ParticipantData, spec: Table, names: list[str]) -> int:
     """A participant's rows in a table, checking that every kept column has that many."""
-    columns = data.tables.get(spec.name)
-    rows = data.rows(spec.name) if columns else 0
+    rows = data.rows(spec.name)
     if not rows:
         return 0
-    assert columns is not None
+    columns = data.tables[spec.name]
     for name in names:
         if name not in columns or len(columns[name]) != rows:
             raise ValueError(

@@ -239,12 +239,16 @@ def anonymised(data: ParticipantData, settings: TaskSettings) -> ParticipantData
 # --- the task --------------------------------------------------------------------------------
 
 
-def _erred(index: int, ref: str, exc: BaseException, path: Path) -> SourceResult:
+def _erred(
+    index: int, ref: str, exc: BaseException, path: Path, source_format: Format | None
+) -> SourceResult:
     code = classify_error(exc)
     detail = str(exc) if code != "failed" else f"{type(exc).__name__}: {exc}"
     if code == "changed":
         detail = f"{path} changed while it was being read"
-    return SourceResult(index, "erred", code, ref, detail=detail or code)
+    return SourceResult(
+        index, "erred", code, ref, detail=detail or code, source_format=source_format
+    )
 
 
 def _content_ref(keys: Pseudonymiser, path: Path) -> str:
@@ -290,7 +294,10 @@ def process_sources(paths: list[str], first: int, settings: TaskSettings) -> lis
     results = [result for result, _ in staged]
     for (at, _), tables in zip(included, converted, strict=True):
         if isinstance(tables, Exception):
-            results[at] = _failed(results[at], tables, Path(paths[at]))
+            result = results[at]
+            results[at] = _erred(
+                result.index, result.input_ref, tables, Path(paths[at]), result.source_format
+            )
         else:
             results[at].tables = tables
     return results
@@ -301,12 +308,6 @@ def _batches_alone(data: ParticipantData, free_text: FreeText) -> dict[str, byte
         return to_batches([data], free_text)[0]
     except Exception as exc:
         return exc
-
-
-def _failed(result: SourceResult, exc: Exception, file: Path) -> SourceResult:
-    failed = _erred(result.index, result.input_ref, exc, file)
-    failed.source_format = result.source_format
-    return failed
 
 
 def _anonymise_source(
@@ -332,9 +333,7 @@ def _anonymise_source(
     except Exception as exc:
         if not isinstance(exc, ChangedWhileReading) and _changed(file, before):
             exc = ChangedWhileReading(path)  # read while being written: the file's fault
-        result = _erred(index, _content_ref(keys, file), exc, file)
-        result.source_format = fmt
-        return result, None
+        return _erred(index, _content_ref(keys, file), exc, file, fmt), None
     ref = keys.input_ref(f"{fmt}:{workbook_id}")
     if data is None:
         return SourceResult(index, "excluded", code, ref, detail=path, source_format=fmt), None
@@ -353,7 +352,5 @@ def _anonymise_source(
             terms=anonymise.custom_terms(data),
         )
     except Exception as exc:  # a bug or a record the steps cannot handle: report, go on
-        result = _erred(index, ref, exc, file)
-        result.source_format = fmt
-        return result, None
+        return _erred(index, ref, exc, file, fmt), None
     return result, data
